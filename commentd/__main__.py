@@ -1,0 +1,5 @@
+"""``python -m commentd`` runs the CLI."""
+
+from commentd.cli import main
+
+main()

@@ -1,0 +1,830 @@
+"""commentd's configuration: one settings registry, and everything derived from it.
+
+``SETTINGS`` lists every setting once (section, key, kind, default, help, constraints).
+From it come parsing and validation (``load_config``), the frozen ``Config`` object, the
+commented example file (``example_ini``) and the checks that keep ``docs/configuration.md``
+complete.
+
+Values come from, lowest precedence first: the defaults, an INI file, environment variables
+named ``COMMENTD_<SECTION>_<KEY>`` and the ``overrides`` mapping (CLI flags).
+
+Regenerate the example file at the repository root with::
+
+    python -m commentd.config > commentd.ini.example
+"""
+
+from __future__ import annotations
+
+import configparser
+import datetime
+import difflib
+import ipaddress
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from commentd.errors import ConfigError
+
+__all__ = [
+    "ENV_PREFIX",
+    "SECTIONS",
+    "SETTINGS",
+    "CommentsConfig",
+    "Config",
+    "DatabaseConfig",
+    "Kind",
+    "SecurityConfig",
+    "ServerConfig",
+    "Setting",
+    "default_config",
+    "example_ini",
+    "format_duration",
+    "format_size",
+    "load_config",
+    "parse_duration",
+    "parse_size",
+]
+
+ENV_PREFIX = "COMMENTD_"
+CONFIG_ENV_VAR = "COMMENTD_CONFIG"
+
+
+class _Invalid(ValueError):
+    """A value a kind cannot accept; ``got`` is the offending (part of the) value."""
+
+    def __init__(self, got: object) -> None:
+        super().__init__(f"invalid value {got!r}")
+        self.got = got
+
+
+# --- value kinds -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A value type: ``parse`` reads text, ``coerce`` checks an already-typed value."""
+
+    name: str
+    parse: Callable[[str], Any]
+    coerce: Callable[[Any], Any]
+    describe: Callable[[Setting], str]
+
+
+def _parse_str(text: str) -> str:
+    return text
+
+
+def _text_only(value: Any) -> Any:
+    """``coerce`` for kinds whose only typed form is text (strings never reach it)."""
+    raise _Invalid(value)
+
+
+def _parse_int(text: str) -> int:
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise _Invalid(text)
+    return int(text)
+
+
+def _coerce_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Invalid(value)
+    return value
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def _parse_bool(text: str) -> bool:
+    word = text.lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise _Invalid(text)
+
+
+def _coerce_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(value)
+    return value
+
+
+_DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_PART = re.compile(r"([0-9]+)\s*([wdhms])", re.IGNORECASE)
+_DURATION = re.compile(r"(?:[0-9]+\s*[wdhms]\s*)+", re.IGNORECASE)
+
+
+def parse_duration(text: str) -> int:
+    """``"90s"``, ``"15m"``, ``"2h"``, ``"30d"``, ``"1w"``, ``"1h30m"`` or ``"900"`` -> seconds.
+
+    Raises ``ValueError`` for anything else (negatives, empty text, unknown units).
+    """
+    text = text.strip()
+    if re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    if not _DURATION.fullmatch(text):
+        raise _Invalid(text)
+    parts = [(int(count), unit.lower()) for count, unit in _DURATION_PART.findall(text)]
+    if len({unit for _, unit in parts}) != len(parts):
+        raise _Invalid(text)  # "1m1m": a unit given twice is a typo, not a sum
+    return sum(count * _DURATION_UNITS[unit] for count, unit in parts)
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest duration text for ``seconds``: 900 -> ``"15m"``, 5400 -> ``"1h30m"``."""
+    if seconds == 0:
+        return "0s"
+    parts = []
+    for unit, size in _DURATION_UNITS.items():
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+def _coerce_duration(value: Any) -> int:
+    if isinstance(value, datetime.timedelta):
+        if value % datetime.timedelta(seconds=1) or value < datetime.timedelta(0):
+            raise _Invalid(value)
+        return value // datetime.timedelta(seconds=1)
+    seconds = _coerce_int(value)
+    if seconds < 0:
+        raise _Invalid(value)
+    return seconds
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    **dict.fromkeys(("k", "kb", "kib"), 1024),
+    **dict.fromkeys(("m", "mb", "mib"), 1024**2),
+    **dict.fromkeys(("g", "gb", "gib"), 1024**3),
+}
+
+
+def parse_size(text: str) -> int:
+    """``"65536"``, ``"64KiB"``, ``"64KB"``, ``"64k"``, ``"1MiB"`` -> bytes (k, KB, KiB = 1024).
+
+    Raises ``ValueError`` for anything else.
+    """
+    match = re.fullmatch(r"([0-9]+)\s*([a-z]*)", text.strip(), re.IGNORECASE)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        raise _Invalid(text)
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2).lower()]
+
+
+def format_size(size: int) -> str:
+    """The shortest exact size text: 65536 -> ``"64KiB"``, 1000 -> ``"1000"``."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def _coerce_size(value: Any) -> int:
+    size = _coerce_int(value)
+    if size < 0:
+        raise _Invalid(value)
+    return size
+
+
+def _parse_list(text: str) -> tuple[str, ...]:
+    return tuple(item for item in re.split(r"[\s,]+", text) if item)
+
+
+def _coerce_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise _Invalid(value)
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise _Invalid(item)
+    return tuple(item.strip() for item in items)
+
+
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+
+
+def _valid_host(host: str, bracketed: bool) -> bool:
+    """A DNS name or IPv4 address, or an IPv6 address when written in brackets."""
+    if bracketed:
+        try:
+            return ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return False
+    return bool(_HOST.fullmatch(host))
+
+
+def _origin(text: str) -> str:
+    """Normalize one ``scheme://host[:port]`` origin; the default port is dropped."""
+    try:
+        parts = urlsplit(text.strip().lower())
+        port = parts.port
+    except ValueError:
+        raise _Invalid(text) from None
+    host = parts.hostname or ""
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+        or "?" in text
+        or "#" in text
+        or not _valid_host(host, parts.netloc.startswith("["))
+    ):
+        raise _Invalid(text)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != {"http": 80, "https": 443}[parts.scheme]:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def _parse_origins(text: str) -> tuple[str, ...]:
+    return tuple(_origin(item) for item in _parse_list(text))
+
+
+def _coerce_origins(value: Any) -> tuple[str, ...]:
+    return tuple(_origin(item) for item in _coerce_list(value))
+
+
+def _parse_url(text: str) -> str:
+    if not text:
+        return text
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise _Invalid(text) from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "?" in text
+        or "#" in text
+        or any(ch.isspace() for ch in text)
+    ):
+        raise _Invalid(text)
+    return text
+
+
+_DATABASE_PREFIXES = (
+    "sqlite:///",
+    "sqlite://:memory:",
+    "postgresql://",
+    "postgres://",
+    "postgresql+pool://",
+    "postgres+pool://",
+)
+
+
+def _parse_database_url(text: str) -> str:
+    if text == "sqlite://:memory:":
+        return text
+    if text.startswith("sqlite:///") and len(text) > len("sqlite:///"):
+        return text
+    if text.startswith(_DATABASE_PREFIXES[2:]):
+        return text
+    raise _Invalid(text)
+
+
+def _bounds(setting: Setting, fmt: Callable[[int], str]) -> str:
+    low, high = setting.minimum, setting.maximum
+    if low is not None and high is not None:
+        return f" from {fmt(low)} to {fmt(high)}"
+    if low is not None:
+        return f" of at least {fmt(low)}"
+    if high is not None:
+        return f" of at most {fmt(high)}"
+    return ""
+
+
+def _describe_str(setting: Setting) -> str:
+    if setting.choices:
+        return "one of " + ", ".join(setting.choices)
+    if not setting.min_length:
+        return "text" if setting.allow_empty else "non-empty text"
+    text = f"text of at least {setting.min_length} characters"
+    return "empty or " + text if setting.allow_empty else text
+
+
+STR = Kind("text", _parse_str, _text_only, _describe_str)
+INT = Kind("integer", _parse_int, _coerce_int, lambda s: "an integer" + _bounds(s, str))
+BOOL = Kind(
+    "boolean", _parse_bool, _coerce_bool, lambda s: "true or false (or yes/no, on/off, 1/0)"
+)
+DURATION = Kind(
+    "duration",
+    parse_duration,
+    _coerce_duration,
+    lambda s: "a duration such as 90s, 15m, 2h, 30d or 1h30m" + _bounds(s, format_duration),
+)
+SIZE = Kind(
+    "size",
+    parse_size,
+    _coerce_size,
+    lambda s: "a size such as 65536, 64KiB or 1MiB" + _bounds(s, format_size),
+)
+LIST = Kind("list", _parse_list, _coerce_list, lambda s: "a list separated by commas or spaces")
+ORIGINS = Kind(
+    "origin list",
+    _parse_origins,
+    _coerce_origins,
+    lambda s: (
+        "origins separated by commas or spaces, each scheme://host[:port] with scheme "
+        "http or https and no path, such as https://blog.example.com"
+    ),
+)
+URL = Kind(
+    "URL",
+    _parse_url,
+    _text_only,
+    lambda s: "empty or an http:// or https:// URL without query or fragment",
+)
+DATABASE_URL = Kind(
+    "database URL",
+    _parse_database_url,
+    _text_only,
+    lambda s: (
+        "a database URL starting with "
+        + ", ".join(_DATABASE_PREFIXES[:-1])
+        + " or "
+        + _DATABASE_PREFIXES[-1]
+    ),
+)
+
+
+# --- the registry ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: where it lives, how it is read, its default (as INI text) and its help."""
+
+    section: str
+    key: str
+    kind: Kind
+    default: str
+    help: str
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+    min_length: int = 0
+    allow_empty: bool = True
+    secret: bool = False
+
+    @property
+    def name(self) -> str:
+        """``"section.key"``, the name used in ``overrides`` and ``ConfigError.field``."""
+        return f"{self.section}.{self.key}"
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets this setting."""
+        return f"{ENV_PREFIX}{self.section}_{self.key}".upper()
+
+    def expected(self) -> str:
+        """What a valid value looks like, for error messages and docs."""
+        return self.kind.describe(self)
+
+    def parse(self, value: object, origin: str | None = None) -> Any:
+        """Text (parsed) or an already-typed value (checked) -> the typed value.
+
+        Raises ``ConfigError`` naming the setting, the bad value and what was expected;
+        ``origin`` (e.g. ``"in /etc/commentd.ini"``) is appended to the message.
+        """
+        if isinstance(value, str):
+            value = value.strip()
+        convert = self.kind.parse if isinstance(value, str) else self.kind.coerce
+        try:
+            result = convert(value)
+            self._check(result)
+        except _Invalid as exc:
+            got = exc.got if exc.got is not None else value
+            raise ConfigError(self._message(got, origin), field=self.name) from None
+        return result
+
+    def _check(self, value: Any) -> None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                raise _Invalid(None)
+            if self.maximum is not None and value > self.maximum:
+                raise _Invalid(None)
+        if isinstance(value, str):
+            if self.choices and value not in self.choices:
+                raise _Invalid(None)
+            if not value and not self.allow_empty:
+                raise _Invalid(None)
+            if value and len(value) < self.min_length:
+                raise _Invalid(None)
+
+    def _message(self, got: object, origin: str | None) -> str:
+        if self.secret and isinstance(got, str):
+            shown = f"a {len(got)}-character value"
+        else:
+            shown = repr(got)
+        where = f" ({origin})" if origin else ""
+        return f"[{self.section}] {self.key}: expected {self.expected()}, got {shown}{where}"
+
+
+SECTIONS: dict[str, str] = {
+    "server": "The HTTP server.",
+    "database": "Where comments are stored.",
+    "comments": "Limits and rules for comments.",
+    "security": "Secrets.",
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("server", "host", STR, "127.0.0.1", "Address to listen on.", allow_empty=False),
+    Setting("server", "port", INT, "8080", "TCP port to listen on.", minimum=1, maximum=65535),
+    Setting(
+        "server", "threads", INT, "8", "Number of waitress worker threads.", minimum=1, maximum=256
+    ),
+    Setting(
+        "server",
+        "public_url",
+        URL,
+        "",
+        "The URL readers reach commentd at, used in links and emails. "
+        "Empty means http://{host}:{port}.",
+    ),
+    Setting(
+        "server",
+        "allowed_origins",
+        ORIGINS,
+        "",
+        "Origins (your blog's) allowed to post comments from a browser. The server's own "
+        "origin and the local demo are always allowed.",
+    ),
+    Setting(
+        "server",
+        "max_body_size",
+        SIZE,
+        "64KiB",
+        "Request bodies larger than this are refused with 413 before they are read.",
+        minimum=1024,
+    ),
+    Setting(
+        "database",
+        "url",
+        DATABASE_URL,
+        "sqlite:///commentd.db",
+        "sqlite:///path/to/file.db (a relative path is relative to the working directory) "
+        "or postgresql://user:password@host/dbname.",
+    ),
+    Setting(
+        "comments",
+        "max_length",
+        INT,
+        "10000",
+        "Maximum number of characters of a comment's Markdown text.",
+        minimum=1,
+        maximum=1_000_000,
+    ),
+    Setting(
+        "comments",
+        "max_depth",
+        INT,
+        "6",
+        "Maximum nesting level shown. Top-level comments are level 1; deeper replies are "
+        "shown at this level, under their ancestor one level up; 1 gives a flat thread.",
+        minimum=1,
+        maximum=50,
+    ),
+    Setting(
+        "comments",
+        "edit_window",
+        DURATION,
+        "15m",
+        "How long an author can edit or delete their comment.",
+    ),
+    Setting(
+        "comments", "require_author", BOOL, "false", "Whether a comment must give an author name."
+    ),
+    Setting(
+        "comments", "require_email", BOOL, "false", "Whether a comment must give an email address."
+    ),
+    Setting(
+        "comments",
+        "page_size",
+        INT,
+        "50",
+        "Top-level comments per page when the client does not ask for a number. "
+        "At most max_page_size.",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "comments",
+        "max_page_size",
+        INT,
+        "200",
+        "The largest number of top-level comments per page a client may ask for.",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "security",
+        "secret",
+        STR,
+        "",
+        "Key that signs edit tokens and salts avatar hashes; at least 32 characters. "
+        "Empty means commentd generates a random one on first start and keeps it in "
+        "the database.",
+        min_length=32,
+        secret=True,
+    ),
+)
+
+_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+# --- the result --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """``[server]``."""
+
+    host: str
+    port: int
+    threads: int
+    public_url: str
+    allowed_origins: tuple[str, ...]
+    max_body_size: int
+
+    @property
+    def base_url(self) -> str:
+        """The effective public URL without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """``[database]``."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class CommentsConfig:
+    """``[comments]``; ``edit_window`` is in seconds."""
+
+    max_length: int
+    max_depth: int
+    edit_window: int
+    require_author: bool
+    require_email: bool
+    page_size: int
+    max_page_size: int
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """``[security]``."""
+
+    secret: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole, validated, immutable configuration."""
+
+    server: ServerConfig
+    database: DatabaseConfig
+    comments: CommentsConfig
+    security: SecurityConfig
+    source: str | None = None
+
+    @property
+    def public_url(self) -> str:
+        """The URL readers reach commentd at, without a trailing slash."""
+        return self.server.base_url
+
+
+_SECTION_TYPES: dict[str, type] = {
+    "server": ServerConfig,
+    "database": DatabaseConfig,
+    "comments": CommentsConfig,
+    "security": SecurityConfig,
+}
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _suggest(word: str, known: Iterable[str], render: Callable[[str], str]) -> str:
+    match = difflib.get_close_matches(word.lower(), list(known), n=1)
+    return f" (did you mean {render(match[0])}?)" if match else ""
+
+
+def _keys(section: str) -> list[str]:
+    return [s.key for s in SETTINGS if s.section == section]
+
+
+def _unknown_key(section: str, key: str, origin: str, env: bool = False) -> ConfigError:
+    if env:
+        hint = _suggest(key, _keys(section), lambda k: _BY_NAME[f"{section}.{k}"].env_var)
+    else:
+        hint = _suggest(key, _keys(section), lambda k: f"[{section}] {k}")
+    return ConfigError(
+        f"unknown setting [{section}] {key} {origin}{hint}", field=f"{section}.{key}"
+    )
+
+
+def _read_file(path: str) -> dict[str, dict[str, str]]:
+    """The file's sections and keys as text; raises ConfigError naming the path."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            parser.read_file(handle, source=path)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc}") from None
+    except configparser.Error as exc:
+        raise ConfigError(f"cannot parse configuration file {path}: {exc}") from None
+    if parser.defaults():
+        raise ConfigError(f"unknown section [{parser.default_section}] in {path}")
+    return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+def _from_file(path: str) -> dict[str, Any]:
+    values = {}
+    for section, items in _read_file(path).items():
+        if section not in SECTIONS:
+            hint = _suggest(section, SECTIONS, lambda s: f"[{s}]")
+            raise ConfigError(f"unknown section [{section}] in {path}{hint}")
+        for key, text in items.items():
+            setting = _BY_NAME.get(f"{section}.{key}")
+            if setting is None:
+                raise _unknown_key(section, key, f"in {path}")
+            values[setting.name] = setting.parse(text, f"in {path}")
+    return values
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    values = {}
+    for name, text in sorted(environ.items()):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX):
+            continue
+        rest = upper[len(ENV_PREFIX) :]
+        section = next((s for s in SECTIONS if rest.startswith(s.upper() + "_")), None)
+        if section is None:
+            continue
+        key = rest[len(section) + 1 :].lower()
+        setting = _BY_NAME.get(f"{section}.{key}")
+        if setting is None:
+            raise _unknown_key(section, key, f"from environment variable {name}", env=True)
+        values[setting.name] = setting.parse(text, f"from environment variable {name}")
+    return values
+
+
+def _from_overrides(overrides: Mapping[str, object]) -> dict[str, Any]:
+    values = {}
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        setting = _BY_NAME.get(name)
+        if setting is None:
+            hint = _suggest(name, _BY_NAME, str)
+            raise ConfigError(f"unknown setting {name} in overrides{hint}", field=name)
+        values[name] = setting.parse(value, "from overrides")
+    return values
+
+
+def _check_page_sizes(config: Config) -> None:
+    comments = config.comments
+    if comments.page_size > comments.max_page_size:
+        raise ConfigError(
+            f"[comments] page_size ({comments.page_size}) must not be greater than "
+            f"[comments] max_page_size ({comments.max_page_size})",
+            field="comments.page_size",
+        )
+
+
+_CHECKS: tuple[Callable[[Config], None], ...] = (_check_page_sizes,)
+
+
+def _defaults() -> dict[str, Any]:
+    return {s.name: s.parse(s.default, "default") for s in SETTINGS}
+
+
+def _build(values: Mapping[str, Any], source: str | None) -> Config:
+    """The frozen ``Config`` from typed values by ``"section.key"``, after cross-field checks."""
+    sections = {
+        name: cls(**{s.key: values[s.name] for s in SETTINGS if s.section == name})
+        for name, cls in _SECTION_TYPES.items()
+    }
+    config = Config(**sections, source=source)
+    for check in _CHECKS:
+        check(config)
+    return config
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Config:
+    """Read, validate and freeze the configuration.
+
+    ``path=None`` uses ``$COMMENTD_CONFIG`` when set, else no file. ``environ`` defaults to
+    ``os.environ``. ``overrides`` maps ``"section.key"`` to text or typed values; ``None``
+    values are skipped. Raises ``ConfigError`` naming the offending file, key or value.
+    """
+    if environ is None:
+        environ = os.environ
+    if path is None:
+        path = environ.get(CONFIG_ENV_VAR) or None
+    source = os.fspath(path) if path is not None else None
+
+    values = _defaults()
+    if source is not None:
+        values.update(_from_file(source))
+    values.update(_from_environ(environ))
+    values.update(_from_overrides(overrides or {}))
+    return _build(values, source)
+
+
+def default_config() -> Config:
+    """The configuration with every setting at its default (no file, no environment)."""
+    return load_config(None, environ={})
+
+
+# --- the example file --------------------------------------------------------------------
+
+_HEADER = """\
+# commentd configuration file.
+#
+# Every setting is listed below with its help text and its default value. Lines starting
+# with "#" are comments: a commented-out "# key = value" line shows the default. To change a
+# setting, write it without the "#". Comments must be on lines of their own.
+#
+# Any setting can also be set with an environment variable COMMENTD_<SECTION>_<KEY>,
+# e.g. COMMENTD_SERVER_PORT=9000, which wins over this file.
+# Full reference: docs/configuration.md
+"""
+
+
+def _comment(text: str, width: int = 88) -> list[str]:
+    lines, line = [], "#"
+    for word in text.split():
+        if len(line) + 1 + len(word) > width and line != "#":
+            lines.append(line)
+            line = "#"
+        line += " " + word
+    lines.append(line)
+    return lines
+
+
+def _assignment(key: str, value: str) -> str:
+    return f"{key} = {value}" if value else f"{key} ="
+
+
+def example_ini(values: Mapping[str, str] | None = None) -> str:
+    """The full, commented INI file; keys in ``values`` (``"section.key"``) are set.
+
+    Every value given is validated first, so the result always loads with ``load_config``.
+    """
+    values = dict(values or {})
+    typed = _defaults()
+    for name, value in values.items():
+        setting = _BY_NAME.get(name)
+        if setting is None:
+            hint = _suggest(name, _BY_NAME, str)
+            raise ConfigError(f"unknown setting {name}{hint}", field=name)
+        if not isinstance(value, str) or "\n" in value or "\r" in value:
+            raise ConfigError(f"{name}: expected a single line of text, got {value!r}", field=name)
+        typed[name] = setting.parse(value)
+    _build(typed, None)  # the cross-field checks, so the file written always loads
+
+    out = [_HEADER]
+    for section, section_help in SECTIONS.items():
+        out.append(f"[{section}]")
+        out.append("# " + section_help)
+        out.append("")
+        for setting in (s for s in SETTINGS if s.section == section):
+            out.extend(_comment(setting.help))
+            out.extend(_comment(f"Value: {setting.expected()}."))
+            out.append(f"# Environment: {setting.env_var}")
+            out.append("# " + _assignment(setting.key, setting.default))
+            if setting.name in values:
+                out.append(_assignment(setting.key, values[setting.name].strip()))
+            out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(example_ini())

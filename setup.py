@@ -1,0 +1,51 @@
+"""Packaging for commentd, a self-hosted comment engine."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'__version__ = "([^"]+)"', (HERE / "commentd" / "version.py").read_text()
+).group(1)
+
+setup(
+    name="commentd",
+    version=VERSION,
+    description="A self-hosted comment engine: one process, one SQLite file, one script tag.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["commentd", "commentd.*"]),
+    include_package_data=True,
+    package_data={"commentd": ["static/*", "openapi.json"]},
+    install_requires=[
+        "bottle>=0.13,<0.14",
+        "peewee>=3.17,<5",
+        "waitress>=3.0",
+        "click>=8.1",
+        # render.py adapts markdown-it-py's and linkify-it-py's parsing rules (DoS guards):
+        # a new major version must pass the render tests before the range moves.
+        "markdown-it-py>=4.0,<5",
+        "linkify-it-py>=2.0,<3",
+        "nh3>=0.3,<0.4",
+    ],
+    extras_require={
+        "postgres": ["psycopg2-binary>=2.9"],
+        "dev": [
+            "pytest>=8",
+            "pytest-cov>=5",
+            "coverage>=7",
+            "ruff>=0.6",
+            "psycopg2-binary>=2.9",
+        ],
+    },
+    entry_points={"console_scripts": ["commentd = commentd.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Bottle",
+        "Topic :: Internet :: WWW/HTTP :: Dynamic Content :: Message Boards",
+    ],
+)
