@@ -1,0 +1,1 @@
+"""Persistence: peewee models behind a DatabaseProxy, and forward-only migrations."""

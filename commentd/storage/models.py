@@ -1,0 +1,113 @@
+"""The tables: threads, comments, votes and site settings.
+
+All times are naive UTC ``datetime`` values. Markdown source and its rendered HTML are both
+stored: HTML is produced once, at write time, and never re-rendered on read. Author, website
+and title are stored as the plain text the reader sent; clients escape them on output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from peewee import (
+    SQL,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from commentd.storage.database import database_proxy
+
+
+def utcnow() -> dt.datetime:
+    """The current time as a naive UTC datetime, the form every table stores."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Status(str, enum.Enum):
+    """A comment's moderation state."""
+
+    APPROVED = "approved"
+    PENDING = "pending"
+    DELETED = "deleted"
+    SPAM = "spam"
+
+
+class StatusField(CharField):
+    """Stores a :class:`Status` as its short string value."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_length=16, **kwargs)
+
+    def db_value(self, value):
+        return Status(value).value if value is not None else None
+
+    def python_value(self, value):
+        return Status(value) if value is not None else None
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class Setting(BaseModel):
+    """Site-wide values the server keeps for itself, such as the generated secret."""
+
+    key = CharField(max_length=64, primary_key=True)
+    value = TextField()
+
+
+class Thread(BaseModel):
+    """One page's comment thread, keyed by the page's URI path."""
+
+    uri = CharField(max_length=1024, unique=True)
+    title = CharField(max_length=512, null=True)
+    created = DateTimeField(default=utcnow)
+    locked = BooleanField(default=False)
+    version = IntegerField(default=0)
+
+
+class Comment(BaseModel):
+    """A comment. ``email`` and ``remote_addr`` are private and never leave the server."""
+
+    thread = ForeignKeyField(Thread, backref="comments", on_delete="CASCADE", index=False)
+    parent = ForeignKeyField("self", null=True, backref="replies", on_delete="SET NULL")
+    author = CharField(max_length=256, null=True)
+    email = CharField(max_length=256, null=True)
+    website = CharField(max_length=512, null=True)
+    text = TextField()
+    html = TextField()
+    created = DateTimeField(default=utcnow, index=True)
+    modified = DateTimeField(null=True)
+    status = StatusField(default=Status.APPROVED)
+    likes = IntegerField(default=0)
+    dislikes = IntegerField(default=0)
+    remote_addr = CharField(max_length=64, null=True)
+    voter = CharField(max_length=64, null=True)
+    notify = BooleanField(default=False)
+    idempotency_key = CharField(max_length=64, null=True, unique=True)
+
+    class Meta:
+        indexes = ((("thread", "status", "created"), False),)
+
+
+class Vote(BaseModel):
+    """One voter's vote on one comment: +1 or -1."""
+
+    comment = ForeignKeyField(Comment, backref="votes", on_delete="CASCADE")
+    voter = CharField(max_length=64)
+    value = IntegerField(constraints=[SQL("CHECK (value IN (-1, 1))")])
+    created = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("comment", "voter"), True),)
+
+
+MODELS = (Setting, Thread, Comment, Vote)

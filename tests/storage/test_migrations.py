@@ -1,0 +1,74 @@
+"""Migrations build exactly the schema the models describe, and never lose data."""
+
+from __future__ import annotations
+
+from commentd.storage.database import connection, is_sqlite, open_database
+from commentd.storage.migrations import all_migrations, current_version, migrate, pending_migrations
+from commentd.storage.models import MODELS, Comment, Thread
+
+
+def schema(db) -> dict:
+    """Tables, columns, indexes and foreign keys as the database reports them."""
+    described = {}
+    for table in sorted(db.get_tables()):
+        if table == "schema_version":
+            continue
+        described[table] = {
+            "columns": sorted(
+                (c.name, c.data_type.lower(), c.null, c.primary_key) for c in db.get_columns(table)
+            ),
+            "indexes": sorted(
+                (tuple(i.columns), i.unique)
+                for i in db.get_indexes(table)
+                if not i.name.endswith("_pkey")
+            ),
+            "foreign_keys": sorted(
+                (f.column, f.dest_table, f.dest_column) for f in db.get_foreign_keys(table)
+            ),
+        }
+    return described
+
+
+def drop_everything(db) -> None:
+    db.drop_tables([*MODELS], safe=True, cascade=not is_sqlite(db))
+    db.execute_sql("DROP TABLE IF EXISTS schema_version")
+
+
+def test_migrated_schema_equals_the_models(database_url):
+    db = open_database(database_url)
+    with connection():
+        migrate(db)
+        migrated = schema(db)
+        drop_everything(db)
+        db.create_tables(MODELS)
+        from_models = schema(db)
+    assert set(migrated) == {"setting", "thread", "comment", "vote"}
+    assert migrated == from_models
+
+
+def test_migrate_is_idempotent_and_versioned(database_url):
+    db = open_database(database_url)
+    with connection():
+        assert current_version(db) == 0
+        assert [m.version for m in pending_migrations(db)] == [m.version for m in all_migrations()]
+        applied = migrate(db)
+        assert [m.version for m in applied] == list(range(1, len(all_migrations()) + 1))
+        assert current_version(db) == len(all_migrations())
+        assert migrate(db) == []
+        assert pending_migrations(db) == []
+
+
+def test_migrating_again_keeps_every_row(database_url):
+    db = open_database(database_url)
+    with connection():
+        migrate(db)
+        thread = Thread.create(uri="/kept/")
+        Comment.create(thread=thread, text="kept", html="<p>kept</p>")
+        migrate(db)
+        assert [c.text for c in Comment.select()] == ["kept"]
+
+
+def test_every_migration_describes_itself():
+    for migration in all_migrations():
+        assert migration.description
+        assert callable(migration.module.up)
