@@ -1,0 +1,227 @@
+"""What a reader sees: Markdown source in, the exact HTML of ``render()`` out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from commentd.services import render as render_module
+from commentd.services.render import render
+from tests.xss import assert_safe_html
+
+REL = 'rel="nofollow ugc noopener"'
+
+
+def link(href: str, text: str) -> str:
+    return f'<a href="{href}" {REL}>{text}</a>'
+
+
+EXACT = [
+    ("paragraph", "Hello, world.", "<p>Hello, world.</p>\n"),
+    ("two-paragraphs", "one\n\ntwo", "<p>one</p>\n<p>two</p>\n"),
+    ("emphasis", "*em* and _em_", "<p><em>em</em> and <em>em</em></p>\n"),
+    ("strong", "**b** and __b__", "<p><strong>b</strong> and <strong>b</strong></p>\n"),
+    ("inline-code", "use `x < 1`", "<p>use <code>x &lt; 1</code></p>\n"),
+    (
+        "fenced-code-language",
+        '```python\nprint("<hi>")\n```',
+        '<pre><code class="language-python">print("&lt;hi&gt;")\n</code></pre>\n',
+    ),
+    ("fenced-code-c++", "```c++\nx\n```", '<pre><code class="language-c++">x\n</code></pre>\n'),
+    ("fenced-code-plain", "```\nplain\n```", "<pre><code>plain\n</code></pre>\n"),
+    ("indented-code", "    indented", "<pre><code>indented\n</code></pre>\n"),
+    ("blockquote", "> quoted\n> more", "<blockquote>\n<p>quoted\nmore</p>\n</blockquote>\n"),
+    ("bullet-list", "- a\n- b", "<ul>\n<li>a</li>\n<li>b</li>\n</ul>\n"),
+    ("ordered-list", "1. a\n2. b", "<ol>\n<li>a</li>\n<li>b</li>\n</ol>\n"),
+    ("ordered-list-start", "3. a\n4. b", '<ol start="3">\n<li>a</li>\n<li>b</li>\n</ol>\n'),
+    ("strikethrough", "~~gone~~", "<p><del>gone</del></p>\n"),
+    ("single-tilde-is-text", "a ~b~ c", "<p>a ~b~ c</p>\n"),
+    ("hr", "---", "<hr>\n"),
+    ("hard-break", "line  \nbreak", "<p>line<br>\nbreak</p>\n"),
+    ("no-typographer", '"quotes" -- dots...', '<p>"quotes" -- dots...</p>\n'),
+    ("entities", "a &amp; b &#60;c&#62;", "<p>a &amp; b &lt;c&gt;</p>\n"),
+    # links
+    (
+        "bare-url",
+        "See https://example.com now",
+        f"<p>See {link('https://example.com', 'https://example.com')} now</p>\n",
+    ),
+    (
+        "bare-www",
+        "www.example.com",
+        f"<p>{link('http://www.example.com', 'www.example.com')}</p>\n",
+    ),
+    (
+        "bare-email",
+        "mail me@example.com",
+        f"<p>mail {link('mailto:me@example.com', 'me@example.com')}</p>\n",
+    ),
+    (
+        "bare-url-after-long-text",  # the linkify guard must keep the text order
+        "[" + "x" * 100 + " https://example.com y",
+        f"<p>[{'x' * 100} {link('https://example.com', 'https://example.com')} y</p>\n",
+    ),
+    ("bare-ftp-stays-text", "ftp://example.com", "<p>ftp://example.com</p>\n"),
+    (
+        "autolink",
+        "<https://example.com>",
+        f"<p>{link('https://example.com', 'https://example.com')}</p>\n",
+    ),
+    (
+        "inline-link-title-dropped",
+        '[x](https://example.com "title")',
+        f"<p>{link('https://example.com', 'x')}</p>\n",
+    ),
+    ("mailto-link", "[x](mailto:me@example.com)", f"<p>{link('mailto:me@example.com', 'x')}</p>\n"),
+    (
+        "reference-links",
+        "[a]: https://example.com\n\n[a] and [b][a]",
+        f"<p>{link('https://example.com', 'a')} and {link('https://example.com', 'b')}</p>\n",
+    ),
+    # raw HTML is text
+    ("raw-html-escaped", "<b>hi</b>", "<p>&lt;b&gt;hi&lt;/b&gt;</p>\n"),
+    (
+        "raw-script-escaped",
+        "<script>alert(1)</script>",
+        "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n",
+    ),
+    ("raw-comment-escaped", "x <!-- c --> y", "<p>x &lt;!-- c --&gt; y</p>\n"),
+    # headings: the text stays, as a paragraph
+    ("atx-heading", "# Title", "<p>Title</p>\n"),
+    ("heading-then-text", "## Sub\ntext", "<p>Sub</p>\n<p>text</p>\n"),
+    ("setext-heading", "Title\n=====", "<p>Title</p>\n"),
+    # no tables in CommonMark
+    ("table-is-text", "| a |\n|---|\n| 1 |", "<p>| a |\n|---|\n| 1 |</p>\n"),
+    # images: a link to the image, never <img>
+    (
+        "image-is-link",
+        "![a *cat*](https://example.com/cat.png)",
+        f"<p>{link('https://example.com/cat.png', 'a cat')}</p>\n",
+    ),
+    (
+        "image-without-alt",
+        "![](https://example.com/cat.png)",
+        f"<p>{link('https://example.com/cat.png', 'https://example.com/cat.png')}</p>\n",
+    ),
+    (
+        "image-inside-link",
+        "[![a cat](https://example.com/cat.png)](https://example.com)",
+        f"<p>{link('https://example.com', 'a cat')}</p>\n",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), [c[1:] for c in EXACT], ids=[c[0] for c in EXACT])
+def test_renders(source, expected):
+    html = render(source)
+    assert html == expected
+    assert_safe_html(html)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "[x](javascript:alert(1))",
+        "[x](JaVaScRiPt:alert(1))",
+        "[x](java\tscript:alert(1))",
+        "[x](vbscript:msgbox(1))",
+        "[x](data:text/html,<script>alert(1)</script>)",
+        "[x](data:image/png;base64,AAAA)",
+        "[x](file:///etc/passwd)",
+        "[x](ftp://example.com)",
+        "[x](/relative)",
+        "[x](//example.com)",
+        "[x](#fragment)",
+        "![x](javascript:alert(1))",
+        "![x](data:image/svg+xml,<svg/onload=alert(1)>)",
+        "<x:javascript:alert(1)>",
+        "[x]: javascript:alert(1)\n\n[x]",
+    ],
+)
+def test_unsafe_or_relative_link_has_no_href(source):
+    html = render(source)
+    assert "href" not in html
+    assert "x" in html  # the reader still sees the text
+    assert_safe_html(html)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://example.com",
+        "[x](https://example.com)",
+        "<https://example.com>",
+        "![x](https://example.com/x.png)",
+        "[x](/relative)",  # a link without href still gets rel
+        "a www.example.com b me@example.com",
+    ],
+)
+def test_every_link_is_nofollow_ugc_noopener(source):
+    html = render(source)
+    anchors = re.findall(r"<a\b[^>]*>", html)
+    assert anchors
+    assert all(REL in anchor for anchor in anchors), html
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        'evil"onmouseover=alert(1)',
+        "javascript:alert(1)",
+        "a" * 41,
+        "py<script>",
+        "caf\u00e9",  # a non-ASCII letter
+    ],
+)
+def test_fenced_code_drops_a_class_outside_language_names(info):
+    html = render(f"```{info}\ncode\n```")
+    assert html == "<pre><code>code\n</code></pre>\n"
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ('<code class="evil">x</code>', "<code>x</code>"),
+        ('<code class="evil language-python">x</code>', '<code class="language-python">x</code>'),
+        ('<ol start="3x"><li>a</li></ol>', "<ol><li>a</li></ol>"),
+        ('<p title="t" lang="en" id="i" style="color:red" onclick="x()">p</p>', "<p>p</p>"),
+        ('<a href="https://e.com" rel="opener" target="_blank">a</a>', link("https://e.com", "a")),
+        ("<h1>T</h1><img src=x><table><tr><td>c</td></tr></table>", "Tc"),
+        ("<script>alert(1)</script><style>p{}</style><!-- c -->ok", "ok"),
+    ],
+)
+def test_sanitizer_stage_keeps_only_the_allow_list(html, expected):
+    # markdown-it cannot emit these (raw HTML is off): this is the second line of defence, on
+    # its own, in case the Markdown stage ever lets markup through.
+    assert render_module._CLEANER.clean(html) == expected
+
+
+@pytest.mark.parametrize("source", ["", " ", "\n\n", "\t \r\n  "])
+def test_blank_renders_to_empty_string(source):
+    assert render(source) == ""
+
+
+def test_output_is_deterministic():
+    source = "# T\n\n*a* [b](https://e.com) ![c](https://e.com/c.png) www.e.com\n\n1. x\n"
+    assert len({render(source) for _ in range(5)}) == 1
+
+
+def test_link_text_longer_than_the_limit_is_not_a_link():
+    # DoS limit (see render.py): link text ends within 1000 characters.
+    short, long = "a" * 1000, "a" * 1001
+    assert render(f"[{short}](https://e.com)") == f"<p>{link('https://e.com', short)}</p>\n"
+    bare_url = link("https://e.com", "https://e.com")
+    assert render(f"[{long}](https://e.com)") == f"<p>[{long}]({bare_url})</p>\n"
+
+
+def test_links_still_work_after_many_brackets_within_the_budget():
+    source = "[1] " * 300 + "[x](https://e.com)"
+    assert render(source).endswith(f"{link('https://e.com', 'x')}</p>\n")
+
+
+def test_links_stop_once_the_label_scan_budget_is_spent():
+    # DoS limit (see render.py): 2000 unclosed brackets spend the comment's label-scan budget;
+    # later brackets stay text, bare URLs are still linked.
+    html = render("[" * 2000 + "\n\n[x](https://e.com)")
+    assert html.endswith(f"<p>[x]({link('https://e.com', 'https://e.com')})</p>\n")
