@@ -1,0 +1,145 @@
+"""The ``commentd`` command: a thin click layer over the same services as the web app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from commentd.config import Config, example_ini, load_config
+from commentd.errors import CommentdError
+from commentd.version import __version__
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="COMMENTD_CONFIG",
+    help="INI file to read (default: none; env COMMENTD_CONFIG).",
+)
+
+
+def _interactive() -> bool:
+    """Whether a person is at the terminal to answer questions."""
+    return sys.stdin.isatty()
+
+
+def _load(config_path: str | None, overrides: dict | None = None) -> Config:
+    try:
+        return load_config(config_path, overrides=overrides or {})
+    except CommentdError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@click.group()
+@click.version_option(__version__, prog_name="commentd")
+def cli() -> None:
+    """commentd: a self-hosted comment engine."""
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--host", help="Address to listen on (overrides [server] host).")
+@click.option("--port", type=int, help="Port to listen on (overrides [server] port).")
+@click.option("--threads", type=int, help="Worker threads (overrides [server] threads).")
+def serve(config_path: str | None, host: str | None, port: int | None, threads: int | None):
+    """Run the server (waitress) until SIGTERM or Ctrl-C."""
+    from commentd.app import create_app
+    from commentd.web.server import make_server, run
+
+    overrides = {
+        f"server.{name}": value
+        for name, value in (("host", host), ("port", port), ("threads", threads))
+        if value is not None
+    }
+    config = _load(config_path, overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        app = create_app(config)
+        server = make_server(
+            app,
+            host=config.server.host,
+            port=config.server.port,
+            threads=config.server.threads,
+            max_body_size=config.server.max_body_size,
+        )
+    except OSError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from exc
+    click.echo(
+        f"commentd {__version__} serving {config.database.url} on "
+        f"http://{config.server.host}:{config.server.port}/ (Ctrl-C to stop)",
+        err=True,
+    )
+    run(server)
+    click.echo("commentd stopped", err=True)
+
+
+@cli.command()
+@CONFIG_OPTION
+def migrate(config_path: str | None) -> None:
+    """Apply pending database migrations (serve also does this on start)."""
+    from commentd.storage.database import connection, open_database
+    from commentd.storage.migrations import current_version
+    from commentd.storage.migrations import migrate as run_migrations
+
+    config = _load(config_path)
+    db = open_database(config.database.url)
+    with connection():
+        applied = run_migrations(db)
+        version = current_version(db)
+    for migration in applied:
+        click.echo(f"applied {migration.version}: {migration.description}")
+    click.echo(f"schema version {version}" + ("" if applied else " (up to date)"))
+
+
+@cli.command()
+@click.option("--site-url", help="The blog's URL, e.g. https://blog.example.com.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default="commentd.ini",
+    show_default=True,
+    help="Where to write the config.",
+)
+@click.option("--database", "database_url", help="Database URL (default: a SQLite file).")
+@click.option("--public-url", help="The URL readers reach commentd at.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(
+    site_url: str | None,
+    output: str,
+    database_url: str | None,
+    public_url: str | None,
+    force: bool,
+) -> None:
+    """Write a commented config file for a site, with a fresh secret."""
+    if site_url is None:
+        if not _interactive():
+            raise click.UsageError("--site-url is required when not run in a terminal.")
+        site_url = click.prompt("Your blog's URL (e.g. https://blog.example.com)")
+    path = Path(output)
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it.")
+    values = {
+        "server.allowed_origins": site_url.strip(),
+        "security.secret": secrets.token_urlsafe(48),
+    }
+    if database_url:
+        values["database.url"] = database_url
+    if public_url:
+        values["server.public_url"] = public_url
+    try:
+        text = example_ini(values)  # refuses values that would not load
+    except CommentdError as exc:
+        raise click.ClickException(exc.message) from exc
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # it holds the secret
+    click.echo(f"wrote {path}; start with: commentd serve --config {path}")
+
+
+def main() -> None:
+    """Entry point of the ``commentd`` console script."""
+    cli(prog_name="commentd")

@@ -1,0 +1,291 @@
+"""Writing comments: create, read with a token, edit, delete, vote, preview."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError, fn
+
+from commentd.config import Config
+from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
+from commentd.services import tokens, validation
+from commentd.services.clients import Client
+from commentd.services.keys import Keys, keyed_hash
+from commentd.services.render import render
+from commentd.storage.database import write_transaction
+from commentd.storage.models import Comment, Status, Thread, Vote, utcnow
+
+MAX_IDEMPOTENCY_KEY = 255
+VISIBLE_TO_OWNER = (Status.APPROVED, Status.PENDING)
+THREAD_LOCKED = Forbidden("This thread is closed.", code="thread_locked")
+
+
+@dataclass(frozen=True)
+class Created:
+    """The result of a create: the comment, its edit token, and whether it was a replay."""
+
+    comment: Comment
+    token: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Voted:
+    """A comment's tallies after a vote, and the vote its voter now holds."""
+
+    comment: Comment
+    value: int
+
+
+@dataclass(frozen=True)
+class Owned:
+    """A comment as seen by a reader who may or may not hold its edit token."""
+
+    comment: Comment
+    is_owner: bool
+
+
+def bump_version(thread_id: int) -> None:
+    """Mark a thread as changed for readers: its version counts every visible change."""
+    Thread.update(version=Thread.version + 1).where(Thread.id == thread_id).execute()
+
+
+class CommentService:
+    """Everything a reader can do to a single comment."""
+
+    def __init__(self, config: Config, keys: Keys, clock: Callable[[], dt.datetime] = utcnow):
+        self.config = config
+        self.keys = keys
+        self.clock = clock
+
+    # -- tokens -------------------------------------------------------------------------
+
+    def editable_until(self, comment: Comment) -> dt.datetime:
+        return comment.created + dt.timedelta(seconds=self.config.comments.edit_window)
+
+    def token_for(self, comment: Comment) -> str:
+        return tokens.issue(self.keys.edit_token, comment.id, self.editable_until(comment))
+
+    def _authorize(self, comment_id: int, token: str | None) -> None:
+        tokens.verify(self.keys.edit_token, token, comment_id, self.clock())
+
+    # -- reads --------------------------------------------------------------------------
+
+    def _load(self, comment_id: int) -> Comment:
+        comment = Comment.get_or_none(Comment.id == comment_id)
+        if comment is None:
+            raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
+        return comment
+
+    def get(self, comment_id: int, token: str | None = None) -> Owned:
+        """A comment; with a valid token, as its author sees it (pending ones too).
+
+        A read never fails because of its token: a stale or foreign one gives the public view.
+        """
+        comment = self._load(comment_id)
+        is_owner = comment.status in VISIBLE_TO_OWNER and self._holds_token(comment_id, token)
+        visible = VISIBLE_TO_OWNER if is_owner else (Status.APPROVED, Status.DELETED)
+        if comment.status not in visible:
+            raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
+        return Owned(comment, is_owner)
+
+    # -- writes -------------------------------------------------------------------------
+
+    def _idempotency_hash(self, key: str | None, client: Client) -> str | None:
+        if key is None:
+            return None
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+            raise ValidationError(
+                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters.",
+                code="invalid_value",
+                field="Idempotency-Key",
+            )
+        return keyed_hash(self.keys.idempotency, f"{client.voter(self.keys.voter)}\n{key}", 64)
+
+    def create(
+        self,
+        uri: Any,
+        data: Mapping[str, Any],
+        client: Client,
+        idempotency_key: str | None = None,
+    ) -> Created:
+        """Validate and store a new comment; the thread is created on its first comment."""
+        settings = self.config.comments
+        uri = validation.uri(uri)
+        text = validation.text(data.get("text"), max_length=settings.max_length)
+        email = validation.email(data.get("email"), required=settings.require_email)
+        fields = {
+            "author": validation.author(data.get("author"), required=settings.require_author),
+            "email": email,
+            "website": validation.website(data.get("website")),
+            "notify": validation.boolean(data.get("notify"), "notify"),
+        }
+        if fields["notify"] and not email:
+            raise ValidationError(
+                "Replies can only be notified to an email address.",
+                code="email_required",
+                field="notify",
+            )
+        title = validation.title(data.get("title"))
+        parent_id = validation.identifier(data.get("parent"), "parent")
+        idem = self._idempotency_hash(idempotency_key, client)
+        if idem is not None:
+            earlier = Comment.get_or_none(Comment.idempotency_key == idem)
+            if earlier is not None:
+                return self._replay(earlier, uri, text)
+        html = render(text)
+        try:
+            with write_transaction():
+                thread = self._thread_for_write(uri, title)
+                parent = self._parent(parent_id, thread) if parent_id is not None else None
+                comment = Comment.create(
+                    thread=thread,
+                    parent=parent,
+                    text=text,
+                    html=html,
+                    created=self.clock(),
+                    status=Status.APPROVED,
+                    remote_addr=client.network,
+                    voter=client.voter(self.keys.voter),
+                    idempotency_key=idem,
+                    **fields,
+                )
+                bump_version(thread.id)
+        except IntegrityError:
+            earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
+            if earlier is None:
+                raise
+            return self._replay(earlier, uri, text)
+        return Created(comment, self.token_for(comment))
+
+    def _replay(self, earlier: Comment, uri: str, text: str) -> Created:
+        """The first result for a retried request; a key reused for another one is refused."""
+        same_thread = (
+            Thread.select().where((Thread.id == earlier.thread_id) & (Thread.uri == uri)).exists()
+        )
+        if not same_thread or (earlier.status != Status.DELETED and earlier.text != text):
+            raise Conflict(
+                "This Idempotency-Key was used for a different comment.",
+                code="idempotency_key_reused",
+                field="Idempotency-Key",
+            )
+        return Created(earlier, self.token_for(earlier), replayed=True)
+
+    def _thread_for_write(self, uri: str, title: str | None) -> Thread:
+        thread = Thread.get_or_none(Thread.uri == uri)
+        if thread is None:
+            return Thread.create(uri=uri, title=title, created=self.clock())
+        if thread.locked:
+            raise THREAD_LOCKED
+        if title and not thread.title:
+            thread.title = title
+            thread.save(only=[Thread.title])
+        return thread
+
+    def _parent(self, parent_id: int, thread: Thread) -> Comment:
+        parent = Comment.get_or_none(Comment.id == parent_id)
+        if parent is None or parent.thread_id != thread.id:
+            raise ValidationError(
+                "The comment replied to is not in this thread.",
+                code="invalid_parent",
+                field="parent",
+            )
+        if parent.status not in VISIBLE_TO_OWNER:
+            raise ValidationError(
+                "The comment replied to was deleted.", code="invalid_parent", field="parent"
+            )
+        return parent
+
+    def _load_owned(self, comment_id: int, token: str | None) -> Comment:
+        self._authorize(comment_id, token)
+        comment = self._load(comment_id)
+        if comment.status not in VISIBLE_TO_OWNER:
+            raise Conflict("This comment was deleted.", code="comment_deleted")
+        return comment
+
+    def edit(self, comment_id: int, token: str | None, data: Mapping[str, Any]) -> Comment:
+        """Change the text (and optionally author and website) within the edit window."""
+        settings = self.config.comments
+        text = validation.text(data.get("text"), max_length=settings.max_length)
+        changes: dict[str, Any] = {"text": text, "html": render(text)}
+        if "author" in data:
+            changes["author"] = validation.author(
+                data.get("author"), required=settings.require_author
+            )
+        if "website" in data:
+            changes["website"] = validation.website(data.get("website"))
+        with write_transaction():
+            comment = self._load_owned(comment_id, token)
+            _refuse_if_locked(comment)
+            changes["modified"] = self.clock()
+            for name, value in changes.items():
+                setattr(comment, name, value)
+            comment.save()
+            bump_version(comment.thread_id)
+        return comment
+
+    def delete(self, comment_id: int, token: str | None) -> Comment:
+        """Erase a comment's content; it stays as a placeholder while it has replies."""
+        with write_transaction():
+            comment = self._load_owned(comment_id, token)
+            erase(comment, self.clock())
+            bump_version(comment.thread_id)
+        return comment
+
+    def vote(self, comment_id: int, value: Any, client: Client, token: str | None = None) -> Voted:
+        """Record ``client``'s vote (+1, -1, or 0 to withdraw)."""
+        if type(value) is not int or value not in (-1, 0, 1):
+            raise ValidationError("value must be 1, -1 or 0.", code="invalid_value", field="value")
+        voter = client.voter(self.keys.voter)
+        with write_transaction():
+            comment = self._load(comment_id)
+            if comment.status != Status.APPROVED:
+                raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
+            _refuse_if_locked(comment)
+            if comment.voter == voter or self._holds_token(comment_id, token):
+                raise Forbidden("You cannot vote on your own comment.", code="own_comment")
+            Vote.delete().where((Vote.comment == comment) & (Vote.voter == voter)).execute()
+            if value:
+                Vote.create(comment=comment, voter=voter, value=value, created=self.clock())
+            tally = dict(
+                Vote.select(Vote.value, fn.COUNT(Vote.id))
+                .where(Vote.comment == comment)
+                .group_by(Vote.value)
+                .tuples()
+            )
+            comment.likes, comment.dislikes = tally.get(1, 0), tally.get(-1, 0)
+            comment.save(only=[Comment.likes, Comment.dislikes])
+            bump_version(comment.thread_id)
+        return Voted(comment, value)
+
+    def _holds_token(self, comment_id: int, token: str | None) -> bool:
+        if not token:
+            return False
+        try:
+            self._authorize(comment_id, token)
+        except CommentdError:  # an invalid or expired token is simply no proof of ownership
+            return False
+        return True
+
+    def preview(self, data: Mapping[str, Any]) -> str:
+        """The HTML a text would be stored as."""
+        return render(validation.text(data.get("text"), max_length=self.config.comments.max_length))
+
+
+def _refuse_if_locked(comment: Comment) -> None:
+    if Thread.select(Thread.locked).where(Thread.id == comment.thread_id).scalar():
+        raise THREAD_LOCKED
+
+
+def erase(comment: Comment, when: dt.datetime) -> None:
+    """Mark ``comment`` deleted and drop everything it said and who said it."""
+    comment.status = Status.DELETED
+    comment.text = ""
+    comment.html = ""
+    comment.author = comment.email = comment.website = None
+    comment.notify = False
+    comment.modified = when
+    comment.save()

@@ -1,0 +1,214 @@
+"""Reading threads: the nested tree of visible comments, paged by cursor, and counts.
+
+A thread is read with one query for the thread and one for its comments; the tree is built
+in memory. Approved comments are shown; a deleted comment stays as an empty placeholder while
+it has visible replies; pending and spam comments are never shown here. Top-level comments
+are sorted and paged; replies always read oldest first, like a conversation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from peewee import fn
+
+from commentd.config import Config
+from commentd.errors import ValidationError
+from commentd.services import validation
+from commentd.storage.models import Comment, Status, Thread
+
+SORTS = ("oldest", "newest", "top")
+MAX_COUNT_URIS = 200
+
+
+@dataclass
+class Node:
+    """A comment and the replies shown under it."""
+
+    comment: Comment
+    replies: list[Node] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    """One page of a thread: its metadata, top-level comments with replies, the next cursor."""
+
+    uri: str
+    title: str | None
+    locked: bool
+    total: int
+    version: int
+    comments: list[Node]
+    cursor: str | None
+    sort: str
+
+
+def _root_key(sort: str, comment: Comment) -> list[Any]:
+    created = comment.created.isoformat()
+    if sort == "top":
+        return [comment.dislikes - comment.likes, created, comment.id]
+    if sort == "newest":
+        return [created, comment.id]
+    return [created, comment.id]
+
+
+def _encode_cursor(sort: str, key: list[Any]) -> str:
+    raw = json.dumps([sort, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> list[Any]:
+    invalid = ValidationError(
+        "cursor is not one this server gave for this sort.", code="invalid_value", field="cursor"
+    )
+    if len(cursor) > 400:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (binascii.Error, ValueError, RecursionError) as exc:
+        raise invalid from exc
+    expected = [int, str, int] if sort == "top" else [str, int]
+    if (
+        not isinstance(decoded, list)
+        or decoded[:1] != [sort]
+        or [type(part) for part in decoded[1:]] != expected
+    ):
+        raise invalid
+    return decoded[1:]
+
+
+class ThreadService:
+    """Read-side queries over threads."""
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def page(
+        self,
+        uri: Any,
+        sort: Any = None,
+        limit: Any = None,
+        cursor: Any = None,
+    ) -> ThreadPage:
+        """The visible comments of ``uri``; an unknown uri is an empty thread."""
+        settings = self.config.comments
+        uri = validation.uri(uri)
+        sort = validation.choice(sort, "sort", SORTS, "oldest")
+        limit = validation.bounded_int(
+            limit, "limit", low=1, high=settings.max_page_size, default=settings.page_size
+        )
+        after = _decode_cursor(cursor, sort) if cursor else None
+        thread = Thread.get_or_none(Thread.uri == uri)
+        if thread is None:
+            return ThreadPage(uri, None, False, 0, 0, [], None, sort)
+        rows = list(
+            Comment.select()
+            .where(
+                (Comment.thread == thread.id)
+                & (Comment.status.in_([Status.APPROVED, Status.DELETED]))
+            )
+            .order_by(Comment.created, Comment.id)
+        )
+        roots = build_tree(rows, settings.max_depth)
+        total = sum(1 for row in rows if row.status == Status.APPROVED)
+        keyed = sorted(((_root_key(sort, n.comment), n) for n in roots), key=lambda kn: kn[0])
+        if sort == "newest":
+            keyed.reverse()
+        if after is not None:
+            if sort == "newest":
+                keyed = [kn for kn in keyed if kn[0] < after]
+            else:
+                keyed = [kn for kn in keyed if kn[0] > after]
+        shown = keyed[:limit]
+        next_cursor = _encode_cursor(sort, shown[-1][0]) if len(keyed) > limit else None
+        return ThreadPage(
+            uri=thread.uri,
+            title=thread.title,
+            locked=thread.locked,
+            total=total,
+            version=thread.version,
+            comments=[node for _, node in shown],
+            cursor=next_cursor,
+            sort=sort,
+        )
+
+    def counts(self, uris: Iterable[Any], field: str = "uri") -> dict[str, int]:
+        """Approved comments per uri; unknown uris count 0. ``field`` names the input."""
+        wanted = list(
+            dict.fromkeys(
+                validation.string(uri, field, max_length=validation.MAX_URI, required=True)
+                for uri in uris
+            )
+        )
+        if len(wanted) > MAX_COUNT_URIS:
+            raise ValidationError(
+                f"Ask for at most {MAX_COUNT_URIS} uris at once.", code="too_many", field=field
+            )
+        counts = dict.fromkeys(wanted, 0)
+        if wanted:
+            query = (
+                Thread.select(Thread.uri, fn.COUNT(Comment.id))
+                .join(Comment)
+                .where(Thread.uri.in_(wanted) & (Comment.status == Status.APPROVED))
+                .group_by(Thread.uri)
+                .tuples()
+            )
+            counts.update(query)
+        return counts
+
+
+def build_tree(rows: list[Comment], max_depth: int) -> list[Node]:
+    """Nest ``rows`` and return the top-level nodes, oldest first at every level.
+
+    Deleted comments are kept only as placeholders for visible replies. A reply whose parent
+    is not among ``rows`` (pending, spam) goes to the top level. Replies deeper than
+    ``max_depth`` are shown at that depth, under their ancestor one level up; with
+    ``max_depth`` 1 every comment is shown at the top level. Iterative, so a
+    hostile chain of thousands of nested replies cannot exhaust the stack.
+    """
+    by_id = {row.id: row for row in rows}
+    children: dict[int | None, list[Comment]] = {}
+    for row in rows:
+        parent = row.parent_id if row.parent_id in by_id else None
+        children.setdefault(parent, []).append(row)
+
+    level: dict[int, int] = {}
+    order: list[Comment] = []
+    queue = [(row, 1) for row in children.get(None, [])]
+    while queue:
+        row, depth = queue.pop()
+        level[row.id] = depth
+        order.append(row)
+        queue.extend((child, depth + 1) for child in children.get(row.id, []))
+
+    shown = {row.id for row in order if row.status == Status.APPROVED}
+    for row in reversed(order):  # children come after their parents in ``order``
+        if row.id in shown and row.parent_id in by_id:
+            shown.add(row.parent_id)
+
+    anchor_level = max_depth - 1
+    nodes = {row.id: Node(row) for row in order if row.id in shown}
+    home: dict[int, int] = {}  # a node's ancestor-or-self at anchor_level
+    roots = []
+    for row in order:
+        if row.id not in shown:
+            continue
+        depth = level[row.id]
+        if depth >= anchor_level > 0:
+            home[row.id] = row.id if depth == anchor_level else home[row.parent_id]
+        if depth == 1 or max_depth == 1:
+            roots.append(nodes[row.id])
+            continue
+        too_deep = depth > max_depth
+        parent_id = home[row.parent_id] if too_deep else row.parent_id
+        nodes[parent_id].replies.append(nodes[row.id])
+    for node in nodes.values():
+        node.replies.sort(key=lambda n: (n.comment.created, n.comment.id))
+    roots.sort(key=lambda n: (n.comment.created, n.comment.id))
+    return roots

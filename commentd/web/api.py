@@ -1,0 +1,154 @@
+"""The public JSON API under /api. Each handler: parse, call one service, serialize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import bottle
+
+from commentd.config import Config
+from commentd.errors import NotFound, ValidationError
+from commentd.services import health
+from commentd.services.comments import CommentService
+from commentd.services.keys import Keys
+from commentd.services.threads import ThreadService
+from commentd.version import __version__
+from commentd.web import inputs, serialize
+
+ID_PATTERN = "<comment_id:re:[0-9]{1,18}>"
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes call: built once by ``create_app``."""
+
+    config: Config
+    keys: Keys
+    comments: CommentService
+    threads: ThreadService
+
+
+def _comment_id(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise NotFound(f"No comment {raw}.", code="comment_not_found")
+    return value
+
+
+def register(app: bottle.Bottle, services: Services) -> None:
+    """Add the API routes to ``app``."""
+    config, keys = services.config, services.keys
+    limit = config.server.max_body_size
+
+    def environ() -> dict:
+        return bottle.request.environ
+
+    @app.get("/api/comments")
+    def list_comments() -> dict[str, Any]:
+        params = inputs.query(environ())
+        page = services.threads.page(
+            inputs.one(params, "uri"),
+            sort=inputs.one(params, "sort"),
+            limit=inputs.one(params, "limit"),
+            cursor=inputs.one(params, "cursor"),
+        )
+        return serialize.thread_page(keys, page)
+
+    @app.post("/api/comments")
+    def create_comment() -> dict[str, Any]:
+        params = inputs.query(environ())
+        data = inputs.json_object(environ(), limit)
+        created = services.comments.create(
+            inputs.one(params, "uri"),
+            data,
+            inputs.client(environ()),
+            idempotency_key=environ().get("HTTP_IDEMPOTENCY_KEY"),
+        )
+        bottle.response.status = 201
+        if created.replayed:
+            bottle.response.set_header("Idempotent-Replayed", "true")
+        return {
+            "comment": serialize.owned_comment(keys, services.comments, created.comment),
+            "token": created.token,
+        }
+
+    @app.get(f"/api/comments/{ID_PATTERN}")
+    def get_comment(comment_id: str) -> dict[str, Any]:
+        owned = services.comments.get(_comment_id(comment_id), inputs.bearer_token(environ()))
+        if owned.is_owner:
+            return {"comment": serialize.owned_comment(keys, services.comments, owned.comment)}
+        return {"comment": serialize.comment(keys, owned.comment)}
+
+    @app.put(f"/api/comments/{ID_PATTERN}")
+    def edit_comment(comment_id: str) -> dict[str, Any]:
+        data = inputs.json_object(environ(), limit)
+        edited = services.comments.edit(
+            _comment_id(comment_id), inputs.bearer_token(environ()), data
+        )
+        return {"comment": serialize.owned_comment(keys, services.comments, edited)}
+
+    @app.delete(f"/api/comments/{ID_PATTERN}")
+    def delete_comment(comment_id: str) -> dict[str, Any]:
+        deleted = services.comments.delete(_comment_id(comment_id), inputs.bearer_token(environ()))
+        return {"comment": serialize.comment(keys, deleted)}
+
+    @app.post(f"/api/comments/{ID_PATTERN}/vote")
+    def vote(comment_id: str) -> dict[str, Any]:
+        data = inputs.json_object(environ(), limit)
+        voted = services.comments.vote(
+            _comment_id(comment_id),
+            data.get("value"),
+            inputs.client(environ()),
+            token=inputs.bearer_token(environ()),
+        )
+        return {
+            "id": voted.comment.id,
+            "likes": voted.comment.likes,
+            "dislikes": voted.comment.dislikes,
+            "vote": voted.value,
+        }
+
+    @app.get("/api/counts")
+    def counts_by_query() -> dict[str, Any]:
+        params = inputs.query(environ())
+        return {"counts": services.threads.counts(params.get("uri", []))}
+
+    @app.post("/api/counts")
+    def counts_by_body() -> dict[str, Any]:
+        data = inputs.json_body(environ(), limit)
+        uris = data.get("uris") if isinstance(data, dict) else data
+        if not isinstance(uris, list):
+            raise ValidationError(
+                'Send a JSON list of uris, or {"uris": [...]}.', code="invalid_type", field="uris"
+            )
+        return {"counts": services.threads.counts(uris, field="uris")}
+
+    @app.post("/api/preview")
+    def preview() -> dict[str, Any]:
+        return {"html": services.comments.preview(inputs.json_object(environ(), limit))}
+
+    @app.get("/api/config")
+    def client_config() -> dict[str, Any]:
+        settings = config.comments
+        return {
+            "version": __version__,
+            "max_length": settings.max_length,
+            "max_depth": settings.max_depth,
+            "edit_window": settings.edit_window,
+            "require_author": settings.require_author,
+            "require_email": settings.require_email,
+            "page_size": settings.page_size,
+            "max_page_size": settings.max_page_size,
+        }
+
+    def preflight(**_: str) -> None:
+        bottle.response.status = 204
+
+    for path in {route.rule for route in app.routes if route.rule.startswith("/api/")}:
+        app.route(path, method="OPTIONS", callback=preflight)
+
+    @app.get("/health")
+    def health_check() -> dict[str, Any]:
+        health.check_database()
+        return {"status": "ok", "database": "ok", "version": __version__}

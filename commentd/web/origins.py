@@ -1,0 +1,69 @@
+"""Which browser origins may write, and the CORS headers that say so.
+
+Reads are public. Writes (POST, PUT, DELETE) from a browser are refused with 403 unless the
+page's origin is the server's own or listed in ``allowed_origins``; requests without an
+``Origin`` header (curl, servers) are not browser cross-site requests and pass.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from commentd.config import Config
+from commentd.errors import Forbidden
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
+ALLOWED_HEADERS = "Content-Type, Authorization, Idempotency-Key, If-None-Match"
+EXPOSED_HEADERS = "ETag, Retry-After, Idempotent-Replayed"
+PREFLIGHT_MAX_AGE = "86400"
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an absolute URL, lower-cased."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class OriginPolicy:
+    """The allowed origins of one configured server."""
+
+    def __init__(self, config: Config):
+        server = config.server
+        own = {
+            origin_of(config.server.base_url),
+            f"http://127.0.0.1:{server.port}",
+            f"http://localhost:{server.port}",
+        }
+        self.allowed = frozenset(own | set(server.allowed_origins))
+
+    def allows(self, origin: str, environ: dict) -> bool:
+        """Whether a page at ``origin`` may write to this server."""
+        origin = origin.lower()
+        if origin in self.allowed:
+            return True
+        host = environ.get("HTTP_HOST", "")
+        return bool(host) and origin == f"{environ.get('wsgi.url_scheme', 'http')}://{host}".lower()
+
+    def check(self, environ: dict) -> None:
+        """Refuse a cross-site browser write from an origin not allowed."""
+        origin = environ.get("HTTP_ORIGIN")
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if origin and method in (WRITE_METHODS | {"OPTIONS"}) and not self.allows(origin, environ):
+            raise Forbidden(
+                f"The origin {origin[:200]} may not post here; add it to allowed_origins.",
+                code="origin_not_allowed",
+            )
+
+    def headers(self, environ: dict, preflight: bool = False) -> dict[str, str]:
+        """The CORS response headers for this request."""
+        headers = {"Vary": "Origin"}
+        origin = environ.get("HTTP_ORIGIN")
+        if origin and self.allows(origin, environ):
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+            if preflight:
+                headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+                headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+                headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+        return headers
