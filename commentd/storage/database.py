@@ -15,13 +15,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from peewee import Database, DatabaseProxy, OperationalError, SqliteDatabase
+from peewee import Database, DatabaseError, DatabaseProxy, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 
 database_proxy = DatabaseProxy()
 
-#: What a database that cannot answer (locked too long, gone away) raises.
-DatabaseUnavailable = OperationalError
+#: What a database that cannot answer (locked too long, gone away, unreadable) raises.
+DatabaseUnavailable = DatabaseError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_PRAGMAS = {

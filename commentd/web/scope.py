@@ -76,7 +76,9 @@ class RequestScope:
                 log.exception("database error")
                 bottle.response.status = 503
                 bottle.response.set_header("Retry-After", "1")
-                result = error_body("unavailable", "The database is busy; try again shortly.")
+                result = error_body(
+                    "unavailable", "The database is unavailable; try again shortly."
+                )
             for name, value in self.origins.headers(environ, preflight).items():
                 bottle.response.set_header(name, value)
             for name, value in SECURITY_HEADERS.items():
