@@ -197,13 +197,23 @@ _SCHEME_WINDOW = 64
 _AMBIGUOUS_LABEL = ucre.SRC_DOMAIN
 _LABEL = _AMBIGUOUS_LABEL.replace("(?:" + ucre.SRC_XN + "|", "(?:", 1)
 _MAX_FUZZY_HOST_LABELS = 10
-_REWRITES = (
+_MAX_BRACKETED_PATH_PART = 200
+_REWRITES = [
     (_AMBIGUOUS_LABEL, _LABEL),
     (  # the labels before the top-level domain, in the scheme-less host templates only
         f"(?:(?:(?:{_LABEL})\\.)+(?:%TLDS%))",
         f"(?:(?:(?:{_LABEL})\\.){{1,{_MAX_FUZZY_HOST_LABELS - 1}}}(?:%TLDS%))",
     ),
-)
+] + [  # a "(", "[", "{" or quote in a URL path: scanned for its closing character this far
+    (f"{opener}{part}{repeat}", f"{opener}{part}{{{least},{_MAX_BRACKETED_PATH_PART}}}")
+    for opener, part, repeat, least in [
+        ("\\[", f"(?:(?!{ucre.SRC_ZCC}|\\]).)", "*", 0),
+        ("\\(", f"(?:(?!{ucre.SRC_ZCC}|[)]).)", "*", 0),
+        ("\\{", f"(?:(?!{ucre.SRC_ZCC}|[}}]).)", "*", 0),
+        ('\\"', f'(?:(?!{ucre.SRC_ZCC}|["]).)', "+", 1),
+        ("\\'", f"(?:(?!{ucre.SRC_ZCC}|[']).)", "+", 1),
+    ]
+]
 _AUTOLINKS_PER_COMMENT = 200
 # Context-local (so per thread): set by the first core rule of every parse.
 _autolinks_left: ContextVar[int] = ContextVar("commentd_autolinks_left", default=0)
@@ -238,11 +248,16 @@ class _BoundedLinkify(LinkifyIt):
     """linkify-it without exponential or unbounded host matching, within the budget."""
 
     def _on_compile(self) -> None:  # linkify-it's hook for adjusting its regexes
+        unused = {old for old, _ in _REWRITES}
         for name, pattern in self.re.items():
             if isinstance(pattern, str):
                 for old, new in _REWRITES:
-                    pattern = pattern.replace(old, new)
+                    if old in pattern:
+                        pattern = pattern.replace(old, new)
+                        unused.discard(old)
                 self.re[name] = pattern
+        if unused:  # a linkify-it upgrade changed its patterns: fail loudly, not slowly
+            raise RuntimeError(f"linkify-it patterns not found: {sorted(unused)}")
 
     def test(self, text: str) -> bool:
         return _autolinks_left.get() > 0 and super().test(text)
@@ -291,8 +306,10 @@ def render(text: str) -> str:
     - Images never produce ``<img>``: ``![alt](url)`` renders as the link
       ``<a href="url">alt</a>`` (the URL is the link text when ``alt`` is empty); an image
       inside a link renders as its alt text only.
-    - DoS limits: link text is at most 1000 characters, and link parsing stops (brackets stay
-      text) once one comment's link-label scanning has taken 20,000 steps.
+    - Limits against slow input (details in the "Denial-of-service guards" section): link text
+      of at most 1000 characters and 20,000 label-scan steps per comment (then brackets stay
+      text); at most 200 bare URLs or addresses become links; scheme-less hosts have at most
+      10 labels; a bracketed part of a bare URL's path is at most 200 characters long.
     - Links keep ``href`` only for http, https and mailto and get ``rel="nofollow ugc noopener"``.
     - Fenced code keeps ``class="language-<name>"`` only; ``<ol start>`` is kept.
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 from commentd.services import render as render_module
 
 MAX_COMMENT_LENGTH = 10_000
-BATCH_SECONDS = 0.05  # one timed batch; the best of REPEATS batches counts
-REPEATS = 5
+BATCH_SECONDS = 0.04  # one timed batch; the best of REPEATS batches counts
+REPEATS = 6
 
 REALISTIC = [
     """Thanks for the write-up! I ran into the same problem last week.
@@ -113,26 +113,30 @@ IMPLEMENTATIONS: list[tuple[str, Callable[[str], str]]] = [
 ]
 
 
-def seconds_per_call(function: Callable[[str], str], texts: list[str]) -> float:
-    """Best per-call time over ``REPEATS`` batches of about ``BATCH_SECONDS`` each."""
-    calls = 1
-    while True:  # calibrate: how many passes over ``texts`` fill one batch
-        started = time.perf_counter()
-        for _ in range(calls):
-            for text in texts:
-                function(text)
-        elapsed = time.perf_counter() - started
-        if elapsed >= BATCH_SECONDS:
-            break
-        calls *= 2
-    best = elapsed
-    for _ in range(REPEATS - 1):
-        started = time.perf_counter()
-        for _ in range(calls):
-            for text in texts:
-                function(text)
-        best = min(best, time.perf_counter() - started)
-    return best / (calls * len(texts))
+def _batch(function: Callable[[str], str], texts: list[str], calls: int) -> float:
+    started = time.perf_counter()
+    for _ in range(calls):
+        for text in texts:
+            function(text)
+    return time.perf_counter() - started
+
+
+def seconds_per_call(texts: list[str]) -> dict[str, float]:
+    """Best per-call time of every implementation on ``texts``.
+
+    Batches of about ``BATCH_SECONDS``; the implementations take turns, ``REPEATS`` rounds,
+    so a machine that speeds up or slows down during the run affects them all alike."""
+    calls = {}
+    for name, function in IMPLEMENTATIONS:
+        calls[name] = 1
+        while _batch(function, texts, calls[name]) < BATCH_SECONDS:
+            calls[name] *= 2
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(REPEATS):
+        for name, function in IMPLEMENTATIONS:
+            elapsed = _batch(function, texts, calls[name]) / (calls[name] * len(texts))
+            best[name] = min(best[name], elapsed)
+    return best
 
 
 def human(seconds: float) -> str:
@@ -158,7 +162,7 @@ def main() -> None:
     started = time.perf_counter()
     worst = 0.0
     for case, texts in cases:
-        times = {name: seconds_per_call(function, texts) for name, function in IMPLEMENTATIONS}
+        times = seconds_per_call(texts)
         floor, full = times["escape + <p>"], times["render()"]
         for row, (name, _) in enumerate(IMPLEMENTATIONS):
             seconds = times[name]

@@ -63,6 +63,18 @@ EXACT = [
         f"<p>[{'x' * 100} {link('https://example.com', 'https://example.com')} y</p>\n",
     ),
     ("bare-ftp-stays-text", "ftp://example.com", "<p>ftp://example.com</p>\n"),
+    (  # markdown-it shows the host decoded; the href keeps the punycode
+        "bare-punycode-host",
+        "www.xn--bcher-kva.ch",
+        "<p>" + link("http://www.xn--bcher-kva.ch", "www.b\u00fccher.ch") + "</p>\n",
+    ),
+    (
+        "bare-url-with-parentheses",
+        "https://en.wikipedia.org/wiki/Foo_(bar)",
+        "<p>"
+        + link("https://en.wikipedia.org/wiki/Foo_(bar)", "https://en.wikipedia.org/wiki/Foo_(bar)")
+        + "</p>\n",
+    ),
     (
         "autolink",
         "<https://example.com>",
@@ -103,6 +115,11 @@ EXACT = [
         "image-without-alt",
         "![](https://example.com/cat.png)",
         f"<p>{link('https://example.com/cat.png', 'https://example.com/cat.png')}</p>\n",
+    ),
+    (
+        "image-alt-markup-stripped",
+        "![a *b*\n`c` ![d](y)](https://example.com/x.png)",
+        f"<p>{link('https://example.com/x.png', 'a b c d')}</p>\n",
     ),
     (
         "image-inside-link",
@@ -225,3 +242,34 @@ def test_links_stop_once_the_label_scan_budget_is_spent():
     # later brackets stay text, bare URLs are still linked.
     html = render("[" * 2000 + "\n\n[x](https://e.com)")
     assert html.endswith(f"<p>[x]({link('https://e.com', 'https://e.com')})</p>\n")
+
+
+def test_at_most_200_bare_urls_become_links():
+    # DoS limit (see render.py): each bare URL costs ~0.1-0.2 ms; Markdown links do not count.
+    html = render("a.com " * 150 + "https://b.com " * 60 + "[c](https://c.com)")
+    assert html.count("<a ") == 201
+    assert html.count(">https://b.com<") + html.count(">a.com<") == 200
+    assert html.endswith(f"{link('https://c.com', 'c')}</p>\n")
+
+
+def test_the_autolink_budget_is_per_comment():
+    first, second = render("a.com " * 300), render("a.com")
+    assert first.count("<a ") == 200
+    assert second == f"<p>{link('http://a.com', 'a.com')}</p>\n"
+
+
+def test_scheme_less_hosts_have_at_most_ten_labels():
+    # DoS limit (see render.py); after a scheme, a host may have any number of labels.
+    ten, eleven = "a.b.c.d.e.f.g.h.i.com", "a.b.c.d.e.f.g.h.i.j.com"
+    assert render(ten) == f"<p>{link('http://' + ten, ten)}</p>\n"
+    assert render(eleven) == f"<p>{eleven}</p>\n"
+    many = "https://a.b.c.d.e.f.g.h.i.j.k.l.com"
+    assert render(many) == f"<p>{link(many, many)}</p>\n"
+
+
+def test_a_changed_linkify_it_fails_loudly(monkeypatch):
+    # The linkify guards rewrite linkify-it's patterns; if an upgrade renames them, building
+    # the parser must fail rather than silently bring back the slow patterns.
+    monkeypatch.setattr(render_module, "_REWRITES", [("no such pattern", "")])
+    with pytest.raises(RuntimeError, match="linkify-it patterns not found"):
+        render_module._BoundedLinkify()

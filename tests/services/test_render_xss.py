@@ -3,11 +3,16 @@ that reaches a link, an attribute or raw text, and no 10,000-character comment i
 
 from __future__ import annotations
 
-import time
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from commentd.services.render import render
+from tests import xss
 from tests.xss import assert_safe_html, load_vectors
 
 VECTORS = load_vectors()  # raises, never skips, when the corpus is missing
@@ -31,6 +36,12 @@ WRAPPERS = {
 
 def test_corpus_is_complete():
     assert len(VECTORS) == EXPECTED_VECTORS
+
+
+def test_a_missing_corpus_is_an_error_not_a_skip(monkeypatch, tmp_path):
+    monkeypatch.setattr(xss, "XSS_DIR", tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="shared/xss"):
+        xss.load_vectors()
 
 
 @pytest.mark.parametrize("payload", [p for _, p in VECTORS], ids=[i for i, _ in VECTORS])
@@ -131,6 +142,13 @@ PATHOLOGICAL = {
     "url-schemes-spaced": _fill("http:// "),
     "autolink-openers": _fill("<http://"),
     "www": _fill("www."),
+    "punycode-labels": _fill("xn--a.")[:-1] + "x",  # exponential in stock linkify-it
+    "fuzzy-host-labels": _fill("+www."),
+    "bare-url-path-parens": _fill("a.com/("),
+    "bare-url-path-brackets": _fill("a.com/["),
+    "bare-urls": _fill("a.com\n"),
+    "bare-emails": _fill("a@b.co\n"),
+    "schemeless-paths": _fill("(&#~.com#"),
     "links": _fill("[a](http://e.com) "),
     "image-destinations": _fill("![]("),
     "bracket-lines": _fill("[\n"),
@@ -144,13 +162,53 @@ PATHOLOGICAL = {
 }
 
 
-@pytest.mark.parametrize("source", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
-def test_pathological_input_is_fast_and_safe(source):
-    assert len(source) == MAX_COMMENT_LENGTH
-    best = float("inf")
+# The timing runs in a child interpreter: under ``pytest --cov`` (as in CI) the coverage tracer
+# makes pure Python several times slower, and that is not what the limit is about. The child
+# gets no coverage settings, so nothing traces it.
+_TIMER = """
+import json, sys, time
+from commentd.services.render import render
+render("warm-up: https://e.com www.e.com a@e.com [x](https://e.com) *a*")
+best = {}
+for name, source in json.load(sys.stdin).items():
+    best[name] = float("inf")
     for _ in range(3):  # best of three: the work, not the scheduler's noise
         started = time.perf_counter()
-        html = render(source)
-        best = min(best, time.perf_counter() - started)
-    assert best < TIME_LIMIT, f"{best * 1000:.0f} ms"
-    assert_safe_html(html)
+        render(source)
+        best[name] = min(best[name], time.perf_counter() - started)
+json.dump(best, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def render_seconds() -> dict[str, float]:
+    """Best-of-three ``render()`` time of every pathological input, without a tracer."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("COVERAGE_", "COV_CORE_"))
+    }
+    repo = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
+    child = subprocess.run(
+        [sys.executable, "-c", _TIMER],
+        input=json.dumps(PATHOLOGICAL),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    return json.loads(child.stdout)
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_input_is_fast(name, render_seconds):
+    assert len(PATHOLOGICAL[name]) == MAX_COMMENT_LENGTH
+    assert render_seconds[name] < TIME_LIMIT, f"{render_seconds[name] * 1000:.0f} ms"
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_input_is_safe(name):
+    assert_safe_html(render(PATHOLOGICAL[name]))
