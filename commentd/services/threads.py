@@ -49,11 +49,10 @@ class ThreadPage:
 
 
 def _root_key(sort: str, comment: Comment) -> list[Any]:
+    """What top-level comments are ordered by (ascending; ``newest`` walks it backwards)."""
     created = comment.created.isoformat()
     if sort == "top":
         return [comment.dislikes - comment.likes, created, comment.id]
-    if sort == "newest":
-        return [created, comment.id]
     return [created, comment.id]
 
 
