@@ -20,7 +20,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["commentd", "commentd.*"]),
     include_package_data=True,
-    package_data={"commentd": ["static/*", "openapi.json"]},
+    package_data={"commentd": ["static/*", "static/js/*", "static/js/i18n/*", "openapi.json"]},
     install_requires=[
         "bottle>=0.13,<0.14",
         "peewee>=3.17,<5",
@@ -40,6 +40,8 @@ setup(
             "coverage>=7",
             "ruff>=0.6",
             "psycopg2-binary>=2.9",
+            # drives Debian's /usr/bin/chromium in tests/browser; downloads no browser
+            "playwright>=1.40",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},

@@ -37,6 +37,7 @@ __all__ = [
     "Config",
     "DatabaseConfig",
     "Kind",
+    "ModerationConfig",
     "SecurityConfig",
     "ServerConfig",
     "Setting",
@@ -437,6 +438,7 @@ SECTIONS: dict[str, str] = {
     "server": "The HTTP server.",
     "database": "Where comments are stored.",
     "comments": "Limits and rules for comments.",
+    "moderation": "What waits for approval before readers see it.",
     "security": "Secrets.",
 }
 
@@ -530,6 +532,23 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=1000,
     ),
     Setting(
+        "comments",
+        "gravatar",
+        BOOL,
+        "false",
+        "Show Gravatar images for commenters who gave an email. Off by default: it sends "
+        "readers' browsers to gravatar.com and publishes a hash of each email address.",
+    ),
+    Setting(
+        "moderation",
+        "mode",
+        STR,
+        "off",
+        "Which new comments wait for approval: off (publish at once) or all.",
+        choices=("off", "all"),
+        allow_empty=False,
+    ),
+    Setting(
         "security",
         "secret",
         STR,
@@ -586,6 +605,14 @@ class CommentsConfig:
     require_email: bool
     page_size: int
     max_page_size: int
+    gravatar: bool
+
+
+@dataclass(frozen=True)
+class ModerationConfig:
+    """``[moderation]``."""
+
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -602,6 +629,7 @@ class Config:
     server: ServerConfig
     database: DatabaseConfig
     comments: CommentsConfig
+    moderation: ModerationConfig
     security: SecurityConfig
     source: str | None = None
 
@@ -615,6 +643,7 @@ _SECTION_TYPES: dict[str, type] = {
     "server": ServerConfig,
     "database": DatabaseConfig,
     "comments": CommentsConfig,
+    "moderation": ModerationConfig,
     "security": SecurityConfig,
 }
 

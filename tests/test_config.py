@@ -17,6 +17,7 @@ from commentd.config import (
     CommentsConfig,
     Config,
     DatabaseConfig,
+    ModerationConfig,
     SecurityConfig,
     ServerConfig,
     Setting,
@@ -110,7 +111,9 @@ def test_zero_config_gives_the_defaults():
         require_email=False,
         page_size=50,
         max_page_size=200,
+        gravatar=False,
     )
+    assert config.moderation == ModerationConfig(mode="off")
     assert config.security == SecurityConfig(secret="")
     assert default_config() == config
 

@@ -22,7 +22,12 @@ OPENAPI = PACKAGE / "openapi.json"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Routes that serve files, not JSON: documented in api.md only.
-FILE_ROUTES = {("GET", "/"), ("GET", "/static/{filename}")}
+FILE_ROUTES = {
+    ("GET", "/"),
+    ("GET", "/static/{filename}"),
+    ("GET", "/js/{filename}"),
+    ("GET", "/js/i18n/{filename}"),
+}
 # Codes that never reach an HTTP client (raised at start-up and by the CLI).
 NOT_HTTP_CODES = {"config_error"}
 

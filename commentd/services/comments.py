@@ -147,7 +147,7 @@ class CommentService:
                     text=text,
                     html=html,
                     created=self.clock(),
-                    status=Status.APPROVED,
+                    status=self._initial_status(),
                     remote_addr=client.network,
                     voter=client.voter(self.keys.voter),
                     idempotency_key=idem,
@@ -174,10 +174,17 @@ class CommentService:
             )
         return Created(earlier, self.token_for(earlier), replayed=True)
 
+    def _initial_status(self) -> Status:
+        """Held for approval, or published at once, per ``[moderation] mode``."""
+        return Status.PENDING if self.config.moderation.mode == "all" else Status.APPROVED
+
     def _thread_for_write(self, uri: str, title: str | None) -> Thread:
         thread = Thread.get_or_none(Thread.uri == uri)
         if thread is None:
-            return Thread.create(uri=uri, title=title, created=self.clock())
+            # Concurrent first comments race to create the thread (PostgreSQL runs them in
+            # parallel): the loser's insert does nothing and it reads the winner's row.
+            Thread.insert(uri=uri, title=title, created=self.clock()).on_conflict_ignore().execute()
+            return Thread.get(Thread.uri == uri)
         if thread.locked:
             raise THREAD_LOCKED
         if title and not thread.title:

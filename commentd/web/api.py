@@ -38,8 +38,9 @@ def _comment_id(raw: str) -> int:
 
 def register(app: bottle.Bottle, services: Services) -> None:
     """Add the API routes to ``app``."""
-    config, keys = services.config, services.keys
+    config = services.config
     limit = config.server.max_body_size
+    present = serialize.Presenter(services.keys, services.comments, config.comments.gravatar)
 
     def environ() -> dict:
         return bottle.request.environ
@@ -53,7 +54,7 @@ def register(app: bottle.Bottle, services: Services) -> None:
             limit=inputs.one(params, "limit"),
             cursor=inputs.one(params, "cursor"),
         )
-        return serialize.thread_page(keys, page)
+        return present.thread_page(page)
 
     @app.post("/api/comments")
     def create_comment() -> dict[str, Any]:
@@ -69,7 +70,7 @@ def register(app: bottle.Bottle, services: Services) -> None:
         if created.replayed:
             bottle.response.set_header("Idempotent-Replayed", "true")
         return {
-            "comment": serialize.owned_comment(keys, services.comments, created.comment),
+            "comment": present.owned_comment(created.comment),
             "token": created.token,
         }
 
@@ -77,8 +78,8 @@ def register(app: bottle.Bottle, services: Services) -> None:
     def get_comment(comment_id: str) -> dict[str, Any]:
         owned = services.comments.get(_comment_id(comment_id), inputs.bearer_token(environ()))
         if owned.is_owner:
-            return {"comment": serialize.owned_comment(keys, services.comments, owned.comment)}
-        return {"comment": serialize.comment(keys, owned.comment)}
+            return {"comment": present.owned_comment(owned.comment)}
+        return {"comment": present.comment(owned.comment)}
 
     @app.put(f"/api/comments/{ID_PATTERN}")
     def edit_comment(comment_id: str) -> dict[str, Any]:
@@ -86,12 +87,12 @@ def register(app: bottle.Bottle, services: Services) -> None:
         edited = services.comments.edit(
             _comment_id(comment_id), inputs.bearer_token(environ()), data
         )
-        return {"comment": serialize.owned_comment(keys, services.comments, edited)}
+        return {"comment": present.owned_comment(edited)}
 
     @app.delete(f"/api/comments/{ID_PATTERN}")
     def delete_comment(comment_id: str) -> dict[str, Any]:
         deleted = services.comments.delete(_comment_id(comment_id), inputs.bearer_token(environ()))
-        return {"comment": serialize.comment(keys, deleted)}
+        return {"comment": present.comment(deleted)}
 
     @app.post(f"/api/comments/{ID_PATTERN}/vote")
     def vote(comment_id: str) -> dict[str, Any]:
@@ -140,6 +141,8 @@ def register(app: bottle.Bottle, services: Services) -> None:
             "require_email": settings.require_email,
             "page_size": settings.page_size,
             "max_page_size": settings.max_page_size,
+            "gravatar": settings.gravatar,
+            "moderation": config.moderation.mode,
         }
 
     def preflight(**_: str) -> None:

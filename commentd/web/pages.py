@@ -1,4 +1,4 @@
-"""Static files and the demo page at ``/``."""
+"""Static files: the embed under ``/js/``, the demo page at ``/``, and ``/static/``."""
 
 from __future__ import annotations
 
@@ -9,22 +9,41 @@ import bottle
 from commentd.web.scope import SECURITY_HEADERS
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+EMBED_DIR = STATIC_DIR / "js"
 STATIC_MAX_AGE = 3600
+FILENAME = "<filename:re:[A-Za-z0-9_-]+[.][a-z]+>"
 
 
 def register(app: bottle.Bottle) -> None:
-    """Serve the demo page and the files in ``commentd/static``."""
+    """Serve the demo page, the embed's files and the files in ``commentd/static``."""
 
     @app.get("/")
     def demo() -> bottle.HTTPResponse:
         return _secured(bottle.static_file("demo.html", root=str(STATIC_DIR), mimetype="text/html"))
 
-    @app.get("/static/<filename:re:[A-Za-z0-9_.-]+>")
+    @app.get(f"/static/{FILENAME}")
     def static(filename: str) -> bottle.HTTPResponse:
-        response = bottle.static_file(filename, root=str(STATIC_DIR))
-        if response.status_code == 200:
-            response.set_header("Cache-Control", f"public, max-age={STATIC_MAX_AGE}")
-        return _secured(response)
+        return _cached(bottle.static_file(filename, root=str(STATIC_DIR)))
+
+    @app.get(f"/js/{FILENAME}")
+    def embed(filename: str) -> bottle.HTTPResponse:
+        return _public(_cached(bottle.static_file(filename, root=str(EMBED_DIR))))
+
+    @app.get(f"/js/i18n/{FILENAME}")
+    def translation(filename: str) -> bottle.HTTPResponse:
+        return _public(_cached(bottle.static_file(filename, root=str(EMBED_DIR / "i18n"))))
+
+
+def _cached(response: bottle.HTTPResponse) -> bottle.HTTPResponse:
+    if response.status_code == 200:
+        response.set_header("Cache-Control", f"public, max-age={STATIC_MAX_AGE}")
+    return _secured(response)
+
+
+def _public(response: bottle.HTTPResponse) -> bottle.HTTPResponse:
+    """The embed's files are loaded by blog pages on other origins (fetch, stylesheets)."""
+    response.set_header("Access-Control-Allow-Origin", "*")
+    return response
 
 
 def _secured(response: bottle.HTTPResponse) -> bottle.HTTPResponse:

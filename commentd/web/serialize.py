@@ -6,6 +6,7 @@ Email addresses and client addresses are never serialized; the avatar is a keyed
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
@@ -39,61 +40,75 @@ def avatar(keys: Keys, comment: Comment) -> str:
     return keyed_hash(keys.avatar, identity)
 
 
-def comment(keys: Keys, item: Comment) -> dict[str, Any]:
-    """A comment as every reader may see it."""
-    if item.status == Status.DELETED:
+def gravatar(comment: Comment) -> str | None:
+    """Gravatar's MD5 of the email: published only when the site turns Gravatar on."""
+    if not comment.email:
+        return None
+    return hashlib.md5(comment.email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+
+
+class Presenter:
+    """Turns comments and threads into their public JSON shapes for one configured site."""
+
+    def __init__(self, keys: Keys, comments: CommentService, use_gravatar: bool):
+        self.keys = keys
+        self.comments = comments
+        self.use_gravatar = use_gravatar
+
+    def comment(self, item: Comment) -> dict[str, Any]:
+        """A comment as every reader may see it."""
+        if item.status == Status.DELETED:
+            return {
+                "id": item.id,
+                "parent": item.parent_id,
+                "status": item.status.value,
+                "author": None,
+                "website": None,
+                "html": "",
+                "avatar": None,
+                "gravatar": None,
+                "created": timestamp(item.created),
+                "modified": timestamp(item.modified),
+                "likes": 0,
+                "dislikes": 0,
+            }
         return {
             "id": item.id,
             "parent": item.parent_id,
             "status": item.status.value,
-            "author": None,
-            "website": None,
-            "html": "",
-            "avatar": None,
+            "author": item.author,
+            "website": item.website,
+            "html": item.html,
+            "avatar": avatar(self.keys, item),
+            "gravatar": gravatar(item) if self.use_gravatar else None,
             "created": timestamp(item.created),
             "modified": timestamp(item.modified),
-            "likes": 0,
-            "dislikes": 0,
+            "likes": item.likes,
+            "dislikes": item.dislikes,
         }
-    return {
-        "id": item.id,
-        "parent": item.parent_id,
-        "status": item.status.value,
-        "author": item.author,
-        "website": item.website,
-        "html": item.html,
-        "avatar": avatar(keys, item),
-        "created": timestamp(item.created),
-        "modified": timestamp(item.modified),
-        "likes": item.likes,
-        "dislikes": item.dislikes,
-    }
 
+    def owned_comment(self, item: Comment) -> dict[str, Any]:
+        """A comment as its author sees it: with its Markdown source and edit deadline."""
+        data = self.comment(item)
+        data["text"] = item.text
+        data["editable_until"] = timestamp(self.comments.editable_until(item))
+        return data
 
-def owned_comment(keys: Keys, service: CommentService, item: Comment) -> dict[str, Any]:
-    """A comment as its author sees it: with its Markdown source and edit deadline."""
-    data = comment(keys, item)
-    data["text"] = item.text
-    data["editable_until"] = timestamp(service.editable_until(item))
-    return data
+    def node(self, item: Node) -> dict[str, Any]:
+        """A comment with its nested replies (recursion is bounded by ``max_depth``)."""
+        data = self.comment(item.comment)
+        data["replies"] = [self.node(reply) for reply in item.replies]
+        return data
 
-
-def node(keys: Keys, item: Node) -> dict[str, Any]:
-    """A comment with its nested replies (recursion is bounded by ``max_depth``)."""
-    data = comment(keys, item.comment)
-    data["replies"] = [node(keys, reply) for reply in item.replies]
-    return data
-
-
-def thread_page(keys: Keys, page: ThreadPage) -> dict[str, Any]:
-    return {
-        "thread": {
-            "uri": page.uri,
-            "title": page.title,
-            "total": page.total,
-            "locked": page.locked,
-        },
-        "sort": page.sort,
-        "comments": [node(keys, item) for item in page.comments],
-        "cursor": page.cursor,
-    }
+    def thread_page(self, page: ThreadPage) -> dict[str, Any]:
+        return {
+            "thread": {
+                "uri": page.uri,
+                "title": page.title,
+                "total": page.total,
+                "locked": page.locked,
+            },
+            "sort": page.sort,
+            "comments": [self.node(item) for item in page.comments],
+            "cursor": page.cursor,
+        }

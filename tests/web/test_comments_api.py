@@ -458,9 +458,12 @@ def test_demo_page_is_served(client):
     res = client.get("/")
     assert res.status == 200
     assert res.header("Content-Type").startswith("text/html")
-    assert b"/static/demo.js" in res.raw
-    assert client.get("/static/demo.js").status == 200
+    assert b'<script src="/js/embed.js" defer>' in res.raw
+    assert b'href="/demo/#commentd" data-commentd-count-text' in res.raw
+    assert client.get("/static/demo.css").status == 200
     assert client.get("/static/../setup.py").status == 404
+    assert client.get("/js/../app.py").status == 404
+    assert client.get("/js/nothing.js").status == 404
 
 
 def test_idempotency_key_reused_for_another_comment_is_409(client):
@@ -524,3 +527,67 @@ def test_max_depth_one_is_a_flat_thread(serve, make_app, make_config):
     assert ids(tree["comments"]) == [root, reply]
     assert tree["comments"][1]["parent"] == root
     assert tree["comments"][0]["replies"] == []
+
+
+class TestModerationAll:
+    @pytest.fixture
+    def client(self, serve, make_app, make_config):
+        return serve(make_app(make_config(**{"moderation.mode": "all"})))
+
+    def test_new_comments_wait_and_only_their_author_sees_them(self, client):
+        created = client.post_comment("/held/", text="wait for me").json
+        cid = created["comment"]["id"]
+        assert created["comment"]["status"] == "pending"
+        thread = client.thread("/held/").json
+        assert thread["comments"] == []
+        assert thread["thread"]["total"] == 0
+        assert client.get("/api/counts", query={"uri": "/held/"}).json["counts"]["/held/"] == 0
+        assert client.get(f"/api/comments/{cid}").status == 404
+        mine = client.get(f"/api/comments/{cid}", token=created["token"])
+        assert mine.status == 200
+        assert mine.json["comment"]["status"] == "pending"
+        assert mine.json["comment"]["text"] == "wait for me"
+
+    def test_approving_publishes(self, client):
+        cid = client.post_comment("/held/", text="soon").json["comment"]["id"]
+        Comment.update(status="approved").where(Comment.id == cid).execute()
+        assert ids(client.thread("/held/").json["comments"]) == [cid]
+
+    def test_config_tells_the_embed(self, client):
+        assert client.get("/api/config").json["moderation"] == "all"
+
+
+def test_gravatar_is_off_by_default_and_published_only_when_on(serve, make_app, make_config):
+    import hashlib
+
+    client = serve(make_app(make_config()))
+    off = client.post_comment(text="x", email=" Ada@Example.com ").json["comment"]
+    assert off["gravatar"] is None
+    assert client.get("/api/config").json["gravatar"] is False
+
+    client = serve(make_app(make_config(**{"comments.gravatar": True})))
+    on = client.post_comment(text="y", email=" Ada@Example.com ").json["comment"]
+    expected = hashlib.md5(b"ada@example.com", usedforsecurity=False).hexdigest()
+    assert on["gravatar"] == expected
+    assert client.post_comment(text="z").json["comment"]["gravatar"] is None
+    assert client.get("/api/config").json["gravatar"] is True
+
+
+def test_embed_files_are_served_to_any_origin(client):
+    res = client.get("/js/i18n/nope.json")
+    assert res.status == 404
+    for path in ("/js/", "/js/.hidden.js", "/js/i18n/../embed.js"):
+        assert client.get(path).status == 404
+
+
+def test_concurrent_first_comments_on_a_new_thread_all_succeed(client):
+    """On PostgreSQL the requests really run in parallel and race to create the thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for round_ in range(5):
+        uri = f"/race-{round_}/"
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda i, u=uri: client.post_comment(u, text=f"{i}"), range(4)))
+        assert [res.status for res in results] == [201] * 4
+        assert client.thread(uri).json["thread"]["total"] == 4
+    assert Thread.select().count() == 5

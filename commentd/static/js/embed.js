@@ -1,0 +1,616 @@
+/* commentd embed: <div id="commentd"></div><script src="https://HOST/js/embed.js" defer></script>
+   Plain ES2020, no dependencies. See docs/embedding.md. */
+(() => {
+"use strict";
+const SRC = (document.currentScript || document.querySelector("script[src*='/embed.js']")).src;
+const JS = new URL(".", SRC), API = new URL("../api/", SRC);
+const LANGS = "en de fr es it pt nl ru ja zh pl".split(" ");
+const K = { id: "commentd:identity", tok: "commentd:tokens", vote: "commentd:votes", pend: "commentd:pending" };
+const EN = {
+  comments: { one: "{n} comment", other: "{n} comments" },
+  title_label: "Comments",
+  write: "Your comment (Markdown)",
+  name: "Name", email: "Email", website: "Website",
+  optional: "optional", required: "required", email_private: "never shown",
+  notify: "Notify me of replies by email",
+  moderated: "Comments are reviewed before they appear.",
+  preview: "Preview", edit_text: "Edit", submit: "Post comment", posting: "Posting…",
+  posted: "Comment posted", saved: "Comment updated", removed: "Comment deleted",
+  reply: "Reply", edit: "Edit", delete: "Delete", cancel: "Cancel", save: "Save",
+  confirm_delete: "Delete this comment? This cannot be undone.",
+  deleted: "Deleted comment",
+  pending: "Your comment is awaiting moderation",
+  edited: "edited", in_reply_to: "in reply to {name}",
+  empty: "No comments yet. Start the conversation!",
+  locked: "Comments are closed.",
+  load_more: "Load more comments", loading: "Loading…", retry: "Try again",
+  sort_label: "Sort by", sort_oldest: "Oldest", sort_newest: "Newest", sort_top: "Top",
+  like: "Like", dislike: "Dislike", anonymous: "Anonymous",
+  remaining: { one: "{n} min left", other: "{n} min left" },
+  just_now: "just now",
+  markdown_help: "Formatting help",
+  md_italic: "italic", md_bold: "bold", md_strike: "strikethrough", md_link: "link",
+  md_code: "inline code", md_quote: "quote", md_list: "list", md_block: "code block",
+  md_html: "HTML is shown as plain text.",
+  error_network: "Could not reach the comment server. Check your connection and try again.",
+  error_too_long: "This is too long.",
+  error_required: "Please fill in this field.",
+  error_invalid_email: "Please enter a valid email address.",
+  error_invalid_url: "Please enter a valid web address, such as https://example.com.",
+  error_email_required: "Enter your email address to be notified of replies.",
+  error_invalid_value: "This contains characters that are not allowed.",
+  error_invalid_parent: "The comment you are replying to no longer exists.",
+  error_thread_locked: "This thread is closed.",
+  error_rate_limited: "You are posting too fast. Please wait a moment.",
+  error_origin_not_allowed: "This site is not allowed to post comments to this server.",
+  error_edit_expired: "The time to edit this comment is over.",
+  error_own_comment: "You cannot vote on your own comment.",
+  error_not_found: "This comment no longer exists.",
+  error_unavailable: "The comment server is busy. Please try again.",
+  error_generic: "Something went wrong. Please try again."
+};
+const ALIAS = {
+  payload_too_large: "too_long", token_required: "edit_expired", invalid_token: "edit_expired",
+  token_mismatch: "edit_expired", comment_deleted: "not_found", comment_not_found: "not_found", http_429: "rate_limited"
+};
+const HELP = [["*…*", "italic"], ["**…**", "bold"], ["~~…~~", "strike"], ["[…](https://…)", "link"],
+  ["`…`", "code"], ["> …", "quote"], ["- …", "list"], ["```\n…\n```", "block"]];
+const states = new WeakMap(), cache = {};
+let mounts = 0;
+
+const load = k => { try { return JSON.parse(localStorage.getItem(k)) || {}; } catch { return {}; } };
+const save = (k, v) => { try { localStorage.setItem(k, JSON.stringify(v)); } catch {} };
+const expiry = tok => (tok ? tok.split(".")[1] * 1000 : 0);
+// Tokens past their edit window are useless: prune them (and pending entries without a token).
+const tokens = () => {
+  const t = load(K.tok), p = load(K.pend);
+  for (const id in t) if (!(expiry(t[id]) > Date.now())) delete t[id];
+  for (const id in p) if (!t[id]) delete p[id];
+  save(K.tok, t); save(K.pend, p);
+  return t;
+};
+const uuid = () => crypto.randomUUID?.() ||
+  Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, "0")).join("");
+
+// Elements: attributes only (never innerHTML); children appended as nodes or text, falsy ones skipped.
+const put = (e, ...kids) => (e.append(...kids.filter(x => x != null && x !== false)), e);
+const h = (tag, attrs, ...kids) => {
+  const e = document.createElement(tag);
+  for (const k in attrs) if (attrs[k] != null && attrs[k] !== false) e.setAttribute(k, attrs[k] === true ? "" : attrs[k]);
+  return put(e, ...kids);
+};
+// Identicon: a 5x5 grid mirrored around its middle column, cells and hue taken from the hash.
+let blank;
+const identicon = hash => {
+  let d = "";
+  for (let i = 0; i < 15; i++) {
+    const x = i % 3, y = (i / 3) | 0;
+    if (parseInt(hash[i], 16) & 1) d += `M${x} ${y}h1v1h-1zM${4 - x} ${y}h1v1h-1z`;
+  }
+  if (!blank) {
+    blank = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    blank.setAttribute("viewBox", "-1 -1 7 7");
+    blank.setAttribute("class", "cd-avatar");
+    blank.setAttribute("aria-hidden", "true");
+    blank.append(document.createElementNS(blank.namespaceURI, "path"));
+  }
+  const s = blank.cloneNode(true);
+  s.firstChild.setAttribute("d", d);
+  s.style.setProperty("--hue", parseInt(hash.slice(-3), 16) % 360);
+  return s;
+};
+
+const api = async (path, { method = "GET", body, token, key, signal } = {}) => {
+  const headers = {};
+  if (body) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = "Bearer " + token;
+  if (key) headers["Idempotency-Key"] = key;
+  let r;
+  try {
+    r = await fetch(new URL(path, API), { method, headers, body: body && JSON.stringify(body), credentials: "omit", signal });
+  } catch (e) {
+    throw e.name === "AbortError" ? e : { code: "network" };
+  }
+  const j = await r.json().catch(() => ({}));
+  if (!r.ok) throw j.error || { code: "http_" + r.status };
+  return j;
+};
+
+const pick = (...cands) => {
+  for (const c of cands) {
+    const l = String(c || "").toLowerCase().split(/[-_]/)[0];
+    if (LANGS.includes(l)) return l;
+  }
+  return "en";
+};
+const pageLang = first => pick(first, document.documentElement.lang, ...(navigator.languages || [navigator.language]));
+const strings = (lang, extra) => (cache[lang] ||= lang === "en" ? Promise.resolve({}) :
+  fetch(new URL(`i18n/${lang}.json`, JS), { credentials: "omit" }).then(r => (r.ok ? r.json() : {})).catch(() => ({})))
+  .then(s => ({ ...EN, ...s, ...window.commentd.strings, ...extra }));
+// t(key, {n, name}): plural objects pick their form with Intl.PluralRules; {n} is localized.
+const translator = (S, lang) => {
+  const pr = new Intl.PluralRules(lang), nf = new Intl.NumberFormat(lang);
+  return (key, v = {}) => {
+    let s = S[key] ?? key;
+    if (typeof s === "object") s = s[pr.select(v.n)] ?? s.other;
+    return String(s).replace(/\{(\w+)\}/g, (m, k) => (k === "n" ? nf.format(v.n) : v[k] ?? m));
+  };
+};
+
+async function counts() {
+  const els = [...document.querySelectorAll("[data-commentd-count],a[href$='#commentd']")];
+  if (!els.length) return;
+  const uri = e => (e.dataset.commentdCount || e.pathname).trim(), lang = pageLang();
+  const wordy = e => e.hasAttribute("data-commentd-count-text");
+  const [S, { counts: c }] = await Promise.all([els.some(wordy) ? strings(lang) : EN,
+    api("counts", { method: "POST", body: { uris: [...new Set(els.map(uri))].slice(0, 200) } })]);
+  const t = translator(S, lang);
+  for (const e of els) {
+    const n = c[uri(e)] ?? 0;
+    e.textContent = wordy(e) ? t("comments", { n }) : n;
+  }
+}
+
+function unmount(el) {
+  const ac = states.get(el);
+  if (!ac) return;
+  ac.abort();
+  el.shadowRoot.replaceChildren();
+  states.delete(el);
+}
+
+function mount(el, o = {}) {
+  unmount(el);
+  const ac = new AbortController(), signal = ac.signal, on = { signal };
+  states.set(el, ac);
+  const d = el.dataset, no = ++mounts;
+  const uri = o.uri || d.uri || location.pathname, title = o.title || d.title || document.title;
+  const lang = pageLang(o.lang || d.lang);
+  if (o.theme) d.theme = o.theme; // reflected so that the :host([data-theme]) styles apply
+  let sort = ["oldest", "newest", "top"].includes(o.sort || d.sort) ? o.sort || d.sort : "oldest";
+  const sr = el.shadowRoot || el.attachShadow({ mode: "open" });
+  const css = h("link", { rel: "stylesheet", href: new URL("embed.css", JS), crossorigin: "anonymous" });
+  sr.replaceChildren(css);
+  // Intl objects are made now, while the network is busy: their first use is slow.
+  const S = {}, t = translator(S, lang), rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+  const dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
+  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, tk = {}, vt = {}, cfg, root, thread, more, live, heading;
+  const names = new Map();
+  const uid = () => `cd${no}-${++ids}`;
+  const $ = id => sr.getElementById("c" + id);
+  const say = m => { live.textContent = ""; setTimeout(() => (live.textContent = m), 50); };
+  const err = e => {
+    const k = "error_" + (ALIAS[e.code] || e.code);
+    return t(k in S ? k : "error_generic");
+  };
+  const sayErr = e => e.name !== "AbortError" && say(err(e));
+  const setTitle = () => (heading.textContent = t("comments", { n: total }));
+
+  const rel = {}; // "3 days ago" is formatted once, not once per comment
+  const ago = iso => {
+    const s = Math.min(0, (Date.parse(iso) - Date.now()) / 1e3);
+    for (const [u, n] of [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]])
+      if (-s >= n) return (rel[Math.trunc(s / n) + u] ||= rtf.format(Math.trunc(s / n), u));
+    return t("just_now");
+  };
+  // Absolute dates (tooltips) are filled in just after a render, off its critical path.
+  const titles = () => setTimeout(() => {
+    for (const e of sr.querySelectorAll("time.cd-time:not([title])")) e.title = dtf.format(new Date(e.dateTime));
+  });
+  const tick = () => {
+    tk = tokens();
+    for (const e of sr.querySelectorAll("time.cd-time")) e.textContent = ago(e.dateTime);
+    for (const e of sr.querySelectorAll(".cd-remaining")) {
+      const ms = expiry(tk[e.closest("article").dataset.id]) - Date.now();
+      if (ms > 0) e.textContent = t("remaining", { n: Math.ceil(ms / 6e4) });
+      else e.parentNode.querySelectorAll(".cd-edit,.cd-delete,.cd-remaining").forEach(x => x.remove());
+    }
+  };
+
+  // Every comment is a clone of one prototype article, filled in: much faster than building each.
+  let proto;
+  const clone = () => (proto ||= h("article", { class: "cd-comment" },
+    h("header", {}, h("span", { class: "cd-author" }), h("a", { class: "cd-permalink" }, h("time", { class: "cd-time" }))),
+    h("div", { class: "cd-body" }),
+    h("footer", {}, h("button", { type: "button", class: "cd-reply", "aria-expanded": "false" }, t("reply")),
+      ...["like", "dislike"].map(k => h("button", { type: "button", class: "cd-" + k, "aria-pressed": "false" },
+        h("span", { class: "cd-sr" }, t(k)), h("span", { class: "cd-" + k + "s" }))))
+  )).cloneNode(true);
+  const avatars = new Map();
+  // One comment (and, recursively, its replies) built once, off-document.
+  const node = (c, depth, sp) => {
+    const a = clone(), head = a.firstChild, body = head.nextSibling, foot = body.nextSibling, author = head.firstChild,
+      link = author.nextSibling, reply = foot.firstChild, like = reply.nextSibling, dislike = like.nextSibling;
+    const id = c.id, tok = tk[id], pending = c.status === "pending";
+    a.id = "c" + id;
+    a.setAttribute("data-id", id);
+    a.setAttribute("data-depth", depth);
+    if (c.status === "deleted") {
+      a.classList.add("cd-deleted");
+      a.replaceChildren(h("p", { class: "cd-gone" }, t("deleted")));
+    } else {
+      const who = c.author || t("anonymous"), web = /^https?:\/\//i.test(c.website) && c.website;
+      const parent = c.parent && c.parent !== sp && names.get(c.parent);
+      names.set(id, who);
+      let svg = c.avatar && avatars.get(c.avatar);
+      if (c.avatar && !svg) avatars.set(c.avatar, (svg = identicon(c.avatar)));
+      if (c.gravatar && cfg.gravatar) {
+        const img = h("img", { class: "cd-avatar", src: `https://www.gravatar.com/avatar/${c.gravatar}?d=identicon&s=80`, alt: "", "aria-hidden": "true", referrerpolicy: "no-referrer", loading: "lazy", width: 80, height: 80 });
+        img.addEventListener("error", () => svg && img.replaceWith(svg.cloneNode(true))); // blocked or offline
+        head.prepend(img);
+      } else if (svg) head.prepend(svg.cloneNode(true));
+      if (web) author.replaceWith(h("a", { class: "cd-author", href: web, rel: "nofollow ugc noopener" }, who));
+      else author.textContent = who;
+      link.setAttribute("href", "#c" + id);
+      const time = link.firstChild;
+      time.dateTime = c.created;
+      time.textContent = ago(c.created);
+      put(head, c.modified && h("span", { class: "cd-edited", title: dtf.format(new Date(c.modified)) }, t("edited")),
+        parent && h("a", { class: "cd-parent", href: "#c" + c.parent }, t("in_reply_to", { name: parent })));
+      body.innerHTML = c.html;
+      if (pending) {
+        body.after(h("p", { class: "cd-pending" }, t("pending")));
+        foot.replaceChildren();
+      } else {
+        if (locked) reply.remove();
+        for (const [b, n, k] of [[like, 1, "likes"], [dislike, -1, "dislikes"]]) {
+          b.lastChild.textContent = c[k];
+          if (vt[id] === n) b.setAttribute("aria-pressed", "true");
+          b.disabled = !!tok || locked;
+        }
+      }
+      if (tok) put(foot, h("button", { type: "button", class: "cd-edit" }, t("edit")),
+        h("button", { type: "button", class: "cd-delete" }, t("delete")),
+        h("span", { class: "cd-remaining" }, t("remaining", { n: Math.ceil((expiry(tok) - Date.now()) / 6e4) })));
+    }
+    const kids = (c.replies || []).filter(r => !$(r.id)).map(r => node(r, depth + 1, id));
+    if (kids.length) a.append(h("div", { class: "cd-replies" }, ...kids));
+    return a;
+  };
+  const repliesOf = a => a.querySelector(":scope>.cd-replies") || a.appendChild(h("div", { class: "cd-replies" }));
+  // Place a comment of ours where the server will show it: under its parent, or next to it at max depth.
+  const add = c => {
+    tk = tokens();
+    vt = load(K.vote);
+    const p = c.parent && $(c.parent), pd = p ? +p.dataset.depth : 0;
+    const box = !p ? thread : pd < cfg.max_depth ? repliesOf(p) : p.parentNode;
+    const a = node(c, p ? Math.min(pd + 1, cfg.max_depth) : 1, box === thread ? null : +box.parentNode.dataset.id);
+    box === thread && sort === "newest" ? box.prepend(a) : box.append(a);
+    titles();
+    sr.querySelector(".cd-empty")?.remove();
+    return a;
+  };
+
+  const field = (f, name, label, type, need, auto, max) => {
+    const id = f.id + name;
+    return h("div", { class: "cd-field" },
+      h("label", { for: id }, t(label), " ", h("span", { class: "cd-hint" },
+        `(${t(need ? "required" : "optional")}${name === "email" ? ", " + t("email_private") : ""})`)),
+      h("input", { id, name, type, required: need, autocomplete: auto, maxlength: max, value: load(K.id)[name], "aria-describedby": f.id + "e" }));
+  };
+  const textarea = (f, text) => [
+    h("label", { for: f.id + "t", class: "cd-label" }, t("write")),
+    h("textarea", { id: f.id + "t", name: "text", rows: 4, required: true, "aria-describedby": f.id + "e" }, text)];
+  const actions = (f, ...btns) => [h("div", { class: "cd-error", role: "alert", id: f.id + "e" }),
+    h("div", { class: "cd-actions" }, ...btns)];
+  const composer = parent => {
+    const f = h("form", { class: "cd-composer " + (parent ? "cd-reply-form" : "cd-main"), novalidate: true, id: uid() });
+    f.cdParent = parent;
+    const email = load(K.id).email;
+    put(f, ...textarea(f),
+      h("div", { class: "cd-preview-output", hidden: true }),
+      h("details", { class: "cd-help" }, h("summary", {}, t("markdown_help")),
+        h("ul", {}, ...HELP.map(([code, k]) => h("li", {}, h("code", {}, code), " ", t("md_" + k))), h("li", {}, t("md_html")))),
+      h("div", { class: "cd-fields" },
+        field(f, "author", "name", "text", cfg.require_author, "name", 128),
+        field(f, "email", "email", "email", cfg.require_email, "email", 254),
+        field(f, "website", "website", "url", false, "url", 512)),
+      h("label", { class: "cd-check" }, h("input", { type: "checkbox", name: "notify", disabled: !email }), " ", t("notify")),
+      !parent && cfg.moderation === "all" && h("p", { class: "cd-hint" }, t("moderated")),
+      ...actions(f, parent && h("button", { type: "button", class: "cd-cancel" }, t("cancel")),
+        h("button", { type: "button", class: "cd-preview" }, t("preview")),
+        h("button", { type: "submit", class: "cd-submit" }, t("submit"))));
+    return f;
+  };
+  const clear = f => {
+    f.querySelector(".cd-error").textContent = "";
+    f.querySelectorAll("[aria-invalid]").forEach(x => x.removeAttribute("aria-invalid"));
+  };
+  const togglePreview = (f, html) => {
+    const out = f.querySelector(".cd-preview-output"), show = html != null;
+    out.hidden = !show;
+    f.elements.text.hidden = show;
+    if (show) out.innerHTML = html; // server-rendered and sanitized by /api/preview
+    f.querySelector(".cd-preview").textContent = t(show ? "edit_text" : "preview");
+  };
+  const fail = (f, e) => {
+    if (e.name === "AbortError") return;
+    f.querySelector(".cd-error").textContent = err(e);
+    const x = f.elements[e.code === "email_required" ? "email" : e.field];
+    if (x?.name) {
+      if (x.name === "text" && f.querySelector(".cd-preview")) togglePreview(f);
+      x.setAttribute("aria-invalid", "true");
+      x.focus();
+    }
+  };
+  const closeReply = f => {
+    f.closest("article").querySelector(":scope>footer>.cd-reply")?.setAttribute("aria-expanded", "false");
+    f.remove();
+  };
+  // Disable a control (and relabel a button) while fn runs.
+  const busy = async (btn, label, fn) => {
+    const old = btn.textContent;
+    btn.disabled = true;
+    if (label) btn.textContent = label;
+    try { await fn(); } finally {
+      btn.disabled = false;
+      if (label) btn.textContent = old;
+    }
+  };
+
+  const post = async f => {
+    const E = f.elements, text = E.text.value, email = E.email.value.trim();
+    clear(f);
+    for (const x of [E.text, E.author, E.email]) if (x.required && !x.value.trim()) return fail(f, { code: "required", field: x.name });
+    if (f.cdKey?.[0] !== text) f.cdKey = [text, uuid()]; // a retry of the same text reuses its key
+    const body = { text, author: E.author.value || null, email: email || null, website: E.website.value || null,
+      notify: E.notify.checked && !!email, title, parent: f.cdParent || null };
+    await busy(f.querySelector(".cd-submit"), t("posting"), async () => {
+      try {
+        const { comment: c, token } = await api("comments?uri=" + encodeURIComponent(uri), { method: "POST", body, key: f.cdKey[1], signal });
+        f.cdKey = null;
+        save(K.tok, { ...tokens(), [c.id]: token });
+        if (c.status === "pending") save(K.pend, { ...load(K.pend), [c.id]: uri });
+        save(K.id, { author: body.author, email: body.email, website: body.website });
+        E.text.value = "";
+        togglePreview(f);
+        const a = add(c);
+        if (c.status === "approved") total++, setTitle();
+        say(t(c.status === "pending" ? "pending" : "posted"));
+        if (f.cdParent) {
+          closeReply(f);
+          a.tabIndex = -1;
+          a.focus();
+        }
+      } catch (e) { fail(f, e); }
+    });
+  };
+  const edit = async (a, btn) => {
+    const old = a.querySelector(":scope>.cd-edit-form");
+    if (old) return old.elements.text.focus();
+    const id = a.dataset.id;
+    try {
+      const { comment: c } = await api("comments/" + id, { token: tokens()[id], signal });
+      if (c.text == null) throw { code: "edit_expired" };
+      const f = h("form", { class: "cd-edit-form", novalidate: true, id: uid() });
+      f.append(...textarea(f, c.text), ...actions(f, h("button", { type: "button", class: "cd-cancel" }, t("cancel")),
+        h("button", { type: "submit", class: "cd-submit" }, t("save"))));
+      const body = a.querySelector(":scope>.cd-body");
+      body.hidden = true;
+      body.after(f);
+      f.elements.text.focus();
+    } catch (e) { flash(a, e); btn.focus(); }
+  };
+  const closeEdit = f => {
+    const a = f.closest("article");
+    a.querySelector(":scope>.cd-body").hidden = false;
+    f.remove();
+    a.querySelector(":scope>footer>.cd-edit")?.focus();
+  };
+  const saveEdit = f => busy(f.querySelector(".cd-submit"), null, async () => {
+    const a = f.closest("article"), id = a.dataset.id;
+    clear(f);
+    try {
+      const { comment: c } = await api("comments/" + id, { method: "PUT", body: { text: f.elements.text.value }, token: tokens()[id], signal });
+      a.querySelector(":scope>.cd-body").innerHTML = c.html;
+      if (!a.querySelector(":scope>header>.cd-edited")) a.querySelector(":scope>header>.cd-permalink").after(h("span", { class: "cd-edited" }, t("edited")));
+      closeEdit(f);
+      say(t("saved"));
+    } catch (e) { fail(f, e); }
+  });
+  const remove = async a => {
+    if (!confirm(t("confirm_delete"))) return;
+    const id = a.dataset.id, kids = a.querySelector(":scope>.cd-replies");
+    try {
+      const { comment: c } = await api("comments/" + id, { method: "DELETE", token: tokens()[id], signal });
+      const all = tokens();
+      delete all[id];
+      save(K.tok, all);
+      if (!a.querySelector(":scope>.cd-pending")) total--, setTitle();
+      let g = heading;
+      if (kids?.querySelector("article")) {
+        g = node(c, +a.dataset.depth);
+        g.append(kids);
+        g.tabIndex = -1;
+        a.replaceWith(g);
+      } else a.remove();
+      g.focus();
+      say(t("removed"));
+    } catch (e) { flash(a, e); }
+  };
+  const vote = async (a, v) => {
+    const id = a.dataset.id, cur = load(K.vote)[id];
+    try {
+      const r = await api(`comments/${id}/vote`, { method: "POST", body: { value: cur === v ? 0 : v }, signal });
+      const votes = load(K.vote);
+      if (r.vote) votes[id] = r.vote; else delete votes[id];
+      save(K.vote, votes);
+      for (const [k, n] of [["like", 1], ["dislike", -1]]) {
+        const b = a.querySelector(`:scope>footer>.cd-${k}`);
+        b.setAttribute("aria-pressed", String(r.vote === n));
+        b.querySelector(`.cd-${k}s`).textContent = r[k + "s"];
+      }
+    } catch (e) {
+      if (e.code === "own_comment") a.querySelectorAll(":scope>footer>:is(.cd-like,.cd-dislike)").forEach(b => (b.disabled = true));
+      flash(a, e);
+    }
+  };
+  const flash = (a, e) => {
+    if (e.name === "AbortError") return;
+    const f = a.querySelector(":scope>footer");
+    (f.querySelector(".cd-alert") || f.appendChild(h("span", { class: "cd-alert", role: "alert" }))).textContent = err(e);
+  };
+
+  // A page asked for before the sort changed is dropped when it arrives (gen moved on).
+  const page = async () => {
+    const g = gen, q = new URLSearchParams({ uri, sort });
+    if (cursor) q.set("cursor", cursor);
+    const r = await api("comments?" + q, { signal });
+    if (g !== gen) throw Object.assign(new Error("stale page"), { name: "AbortError" });
+    cursor = r.cursor;
+    total = r.thread.total;
+    locked = r.thread.locked;
+    return r.comments;
+  };
+  const render = list => {
+    tk = tokens();
+    vt = load(K.vote);
+    const frag = document.createDocumentFragment();
+    for (const c of list) if (!$(c.id)) frag.append(node(c, 1, null));
+    thread.append(frag);
+    if (!thread.firstChild) thread.append(h("p", { class: "cd-empty" }, t("empty")));
+    more.hidden = !cursor;
+    setTitle();
+    titles();
+  };
+  const show = list => {
+    thread.replaceChildren();
+    render(list);
+    showPending();
+  };
+  const loadMore = () => busy(more, t("loading"), async () => render(await page()));
+  const go = async (id, focus) => {
+    let a;
+    try {
+      for (let i = 0; !(a = $(id)) && cursor && i < 20; i++) await loadMore();
+    } catch (e) { sayErr(e); }
+    if (!a) return;
+    sr.querySelector(".cd-highlight")?.classList.remove("cd-highlight");
+    a.classList.add("cd-highlight");
+    a.tabIndex = -1;
+    a.scrollIntoView({ block: "center" });
+    if (focus) a.focus({ preventScroll: true });
+  };
+  const hashId = () => /^#c(\d+)$/.exec(location.hash)?.[1];
+  // Pending comments are invisible in the thread: show ours again, fetched with their tokens.
+  const showPending = () => {
+    for (const [id, u] of Object.entries(load(K.pend))) {
+      if (u !== uri || $(id)) continue;
+      api("comments/" + id, { token: tk[id], signal }).then(({ comment: c }) => {
+        if (c.status === "pending") return add(c);
+        const p = load(K.pend);
+        delete p[id];
+        save(K.pend, p);
+      }).catch(() => {});
+    }
+  };
+
+  const start = async () => {
+    const first = page();
+    first.catch(() => {});
+    // Render only once the stylesheet is in: no flash of unstyled content.
+    const styled = new Promise(r => {
+      css.addEventListener("load", r, on);
+      css.addEventListener("error", r, on);
+    });
+    const [loaded, c] = await Promise.all([strings(lang, o.strings), api("config", { signal }).catch(() => ({})), styled]);
+    Object.assign(S, loaded);
+    cfg = { max_depth: 6, ...c };
+    const sid = uid(), mq = matchMedia("(prefers-color-scheme: dark)");
+    const setTheme = () => (root.dataset.theme = /^(light|dark)$/.test(d.theme) ? d.theme : mq.matches ? "dark" : "light");
+    heading = h("h2", { class: "cd-title", tabindex: -1 }, t("title_label"));
+    thread = h("div", { class: "cd-thread" });
+    more = h("button", { type: "button", class: "cd-more", hidden: true }, t("load_more"));
+    live = h("div", { class: "cd-live cd-sr", "aria-live": "polite" });
+    root = h("section", { class: "cd-root", lang, "aria-label": t("title_label") }, heading);
+    setTheme();
+    mq.addEventListener("change", setTheme, on);
+    const watch = new MutationObserver(setTheme); // the page may switch data-theme at any time
+    watch.observe(el, { attributeFilter: ["data-theme"] });
+    signal.addEventListener("abort", () => watch.disconnect());
+    const main = composer();
+    root.append(main, h("div", { class: "cd-bar" }, h("label", { for: sid }, t("sort_label")),
+      h("select", { id: sid, class: "cd-sort" }, ...["oldest", "newest", "top"].map(v => h("option", { value: v, selected: v === sort }, t("sort_" + v))))),
+    thread, more, live);
+    sr.append(root);
+    let list;
+    try {
+      list = await first;
+    } catch (e) {
+      if (e.name !== "AbortError") thread.append(h("p", { class: "cd-alert", role: "alert" }, err(e), " ",
+        h("button", { type: "button", class: "cd-retry" }, t("retry"))));
+      return;
+    }
+    if (locked) main.replaceWith(h("p", { class: "cd-note" }, t("locked")));
+    show(list);
+    const timer = setInterval(tick, 3e4);
+    signal.addEventListener("abort", () => clearInterval(timer));
+    addEventListener("hashchange", () => hashId() && go(hashId(), true), on);
+    if (hashId()) go(hashId());
+  };
+
+  sr.addEventListener("click", e => {
+    const b = e.target.closest("button,a[href^='#c']");
+    if (!b) return;
+    const a = b.closest("article"), f = b.closest("form"), c = b.classList;
+    if (b.tagName === "A") {
+      e.preventDefault();
+      const hash = b.getAttribute("href");
+      history.replaceState(history.state, "", hash);
+      go(hash.slice(2), true);
+    } else if (c.contains("cd-reply")) {
+      const open = a.querySelector(":scope>.cd-reply-form");
+      if (open) return closeReply(open);
+      const nf = composer(+a.dataset.id);
+      b.setAttribute("aria-expanded", "true");
+      a.querySelector(":scope>footer").after(nf);
+      nf.elements.text.focus();
+    } else if (c.contains("cd-cancel")) {
+      if (f.classList.contains("cd-edit-form")) closeEdit(f);
+      else { a.querySelector(":scope>footer>.cd-reply").focus(); closeReply(f); }
+    } else if (c.contains("cd-preview")) {
+      if (!f.elements.text.hidden) {
+        clear(f);
+        busy(b, null, () => api("preview", { method: "POST", body: { text: f.elements.text.value }, signal })
+          .then(r => togglePreview(f, r.html), x => fail(f, x)));
+      } else { togglePreview(f); f.elements.text.focus(); }
+    } else if (c.contains("cd-like")) vote(a, 1);
+    else if (c.contains("cd-dislike")) vote(a, -1);
+    else if (c.contains("cd-edit")) edit(a, b);
+    else if (c.contains("cd-delete")) remove(a);
+    else if (c.contains("cd-more")) loadMore().catch(sayErr);
+    else if (c.contains("cd-retry")) mount(el, o);
+  }, on);
+  sr.addEventListener("submit", e => {
+    e.preventDefault();
+    const f = e.target;
+    if (f.classList.contains("cd-edit-form")) saveEdit(f); else post(f);
+  }, on);
+  sr.addEventListener("keydown", e => e.key === "Escape" && e.target.form?.querySelector(".cd-cancel")?.click(), on);
+  sr.addEventListener("input", e => {
+    const x = e.target;
+    x.removeAttribute("aria-invalid");
+    if (x.name === "email") {
+      const n = x.form.elements.notify;
+      n.disabled = !x.value.trim();
+      if (n.disabled) n.checked = false;
+    }
+  }, on);
+  sr.addEventListener("change", e => {
+    if (!e.target.classList.contains("cd-sort")) return;
+    sort = e.target.value;
+    cursor = null;
+    gen++;
+    page().then(show, sayErr);
+  }, on);
+  start().catch(e => e.name !== "AbortError" && console.error("commentd:", e));
+}
+
+window.commentd = Object.assign(window.commentd || {}, { mount, unmount, count: counts });
+const init = () => {
+  const el = document.getElementById("commentd");
+  if (el) mount(el);
+  counts().catch(() => {});
+};
+document.readyState === "loading" ? document.addEventListener("DOMContentLoaded", init) : init();
+})();
