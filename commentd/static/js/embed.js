@@ -156,6 +156,7 @@ function unmount(el) {
   if (!ac) return;
   ac.abort();
   el.shadowRoot.replaceChildren();
+  delete el.dataset.cdTheme;
   states.delete(el);
 }
 
@@ -166,7 +167,7 @@ function mount(el, o = {}) {
   const d = el.dataset, no = ++mounts;
   const uri = o.uri || d.uri || location.pathname, title = o.title || d.title || document.title;
   const lang = pageLang(o.lang || d.lang);
-  if (o.theme) d.theme = o.theme; // reflected so that the :host([data-theme]) styles apply
+  if (o.theme) d.theme = o.theme; // reflected, so that a page's own CSS can see it
   let sort = ["oldest", "newest", "top"].includes(o.sort || d.sort) ? o.sort || d.sort : "oldest";
   const sr = el.shadowRoot || el.attachShadow({ mode: "open" });
   const css = h("link", { rel: "stylesheet", href: new URL("embed.css", JS), crossorigin: "anonymous" });
@@ -517,7 +518,9 @@ function mount(el, o = {}) {
     Object.assign(S, loaded);
     cfg = { max_depth: 6, ...c };
     const sid = uid(), mq = matchMedia("(prefers-color-scheme: dark)");
-    const setTheme = () => (root.dataset.theme = /^(light|dark)$/.test(d.theme) ? d.theme : mq.matches ? "dark" : "light");
+    // The resolved theme goes on the host too, so one :host([data-cd-theme=dark]) rule set serves
+    // both data-theme="dark" and the system's preference.
+    const setTheme = () => (d.cdTheme = root.dataset.theme = /^(light|dark)$/.test(d.theme) ? d.theme : mq.matches ? "dark" : "light");
     heading = h("h2", { class: "cd-title", tabindex: -1 }, t("title_label"));
     thread = h("div", { class: "cd-thread" });
     more = h("button", { type: "button", class: "cd-more", hidden: true }, t("load_more"));
