@@ -9,7 +9,9 @@ from __future__ import annotations
 import bottle
 
 from commentd.config import Config
+from commentd.services.clients import AddressResolver
 from commentd.services.comments import CommentService
+from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, stored_secret
 from commentd.services.threads import ThreadService
 from commentd.storage.database import connection, open_database
@@ -29,8 +31,9 @@ def create_app(config: Config) -> bottle.Bottle:
     services = api.Services(
         config=config,
         keys=keys,
-        comments=CommentService(config, keys),
+        comments=CommentService(config, keys, RateLimiter(config)),
         threads=ThreadService(config),
+        addresses=AddressResolver(config.server.trusted_proxies),
     )
     origins = OriginPolicy(config)
     app = bottle.Bottle(catchall=True)

@@ -38,6 +38,7 @@ __all__ = [
     "DatabaseConfig",
     "Kind",
     "ModerationConfig",
+    "RateLimitConfig",
     "SecurityConfig",
     "ServerConfig",
     "Setting",
@@ -208,6 +209,21 @@ def _coerce_list(value: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items)
 
 
+def _network(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise _Invalid(text) from None
+
+
+def _parse_networks(text: str) -> tuple[str, ...]:
+    return tuple(_network(item) for item in _parse_list(text))
+
+
+def _coerce_networks(value: Any) -> tuple[str, ...]:
+    return tuple(_network(item) for item in _coerce_list(value))
+
+
 _HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
@@ -333,6 +349,12 @@ SIZE = Kind(
     lambda s: "a size such as 65536, 64KiB or 1MiB" + _bounds(s, format_size),
 )
 LIST = Kind("list", _parse_list, _coerce_list, lambda s: "a list separated by commas or spaces")
+NETWORKS = Kind(
+    "network list",
+    _parse_networks,
+    _coerce_networks,
+    lambda s: "IP addresses or CIDR networks separated by commas or spaces, such as 10.0.0.0/8",
+)
 ORIGINS = Kind(
     "origin list",
     _parse_origins,
@@ -439,6 +461,7 @@ SECTIONS: dict[str, str] = {
     "database": "Where comments are stored.",
     "comments": "Limits and rules for comments.",
     "moderation": "What waits for approval before readers see it.",
+    "ratelimit": "How fast one client network may post and vote; answered with 429.",
     "security": "Secrets.",
 }
 
@@ -471,6 +494,14 @@ SETTINGS: tuple[Setting, ...] = (
         "64KiB",
         "Request bodies larger than this are refused with 413 before they are read.",
         minimum=1024,
+    ),
+    Setting(
+        "server",
+        "trusted_proxies",
+        NETWORKS,
+        "",
+        "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For header names the "
+        "real client. Requests from other peers are taken at their own address.",
     ),
     Setting(
         "database",
@@ -549,6 +580,33 @@ SETTINGS: tuple[Setting, ...] = (
         allow_empty=False,
     ),
     Setting(
+        "ratelimit",
+        "comments_per_minute",
+        INT,
+        "5",
+        "New comments one client network (IPv4 /24, IPv6 /48) may post per minute; 0 for no limit.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
+        "ratelimit",
+        "comments_per_hour",
+        INT,
+        "30",
+        "New comments one client network may post per hour; 0 for no limit.",
+        minimum=0,
+        maximum=1_000_000,
+    ),
+    Setting(
+        "ratelimit",
+        "votes_per_minute",
+        INT,
+        "30",
+        "Votes one client network may cast per minute; 0 for no limit.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
         "security",
         "secret",
         STR,
@@ -577,6 +635,7 @@ class ServerConfig:
     public_url: str
     allowed_origins: tuple[str, ...]
     max_body_size: int
+    trusted_proxies: tuple[str, ...]
 
     @property
     def base_url(self) -> str:
@@ -616,6 +675,15 @@ class ModerationConfig:
 
 
 @dataclass(frozen=True)
+class RateLimitConfig:
+    """``[ratelimit]``: allowances per client network; 0 turns one off."""
+
+    comments_per_minute: int
+    comments_per_hour: int
+    votes_per_minute: int
+
+
+@dataclass(frozen=True)
 class SecurityConfig:
     """``[security]``."""
 
@@ -630,6 +698,7 @@ class Config:
     database: DatabaseConfig
     comments: CommentsConfig
     moderation: ModerationConfig
+    ratelimit: RateLimitConfig
     security: SecurityConfig
     source: str | None = None
 
@@ -644,6 +713,7 @@ _SECTION_TYPES: dict[str, type] = {
     "database": DatabaseConfig,
     "comments": CommentsConfig,
     "moderation": ModerationConfig,
+    "ratelimit": RateLimitConfig,
     "security": SecurityConfig,
 }
 

@@ -81,6 +81,13 @@ class UnsupportedMediaType(CommentdError):
     code = "unsupported_media_type"
 
 
+class TooManyRequests(CommentdError):
+    """Over a rate limit; carries a ``Retry-After`` header."""
+
+    status = 429
+    code = "rate_limited"
+
+
 class ConfigError(CommentdError):
     """The configuration is invalid; raised at start-up, naming the key."""
 

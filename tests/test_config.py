@@ -18,6 +18,7 @@ from commentd.config import (
     Config,
     DatabaseConfig,
     ModerationConfig,
+    RateLimitConfig,
     SecurityConfig,
     ServerConfig,
     Setting,
@@ -101,6 +102,10 @@ def test_zero_config_gives_the_defaults():
         public_url="",
         allowed_origins=(),
         max_body_size=64 * 1024,
+        trusted_proxies=(),
+    )
+    assert config.ratelimit == RateLimitConfig(
+        comments_per_minute=5, comments_per_hour=30, votes_per_minute=30
     )
     assert config.database == DatabaseConfig(url="sqlite:///commentd.db")
     assert config.comments == CommentsConfig(

@@ -28,6 +28,34 @@ def anonymize_ip(address: str) -> str | None:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
+def _in(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip.version == net.version and ip in net for net in networks)
+
+
+class AddressResolver:
+    """The client's address: the peer's, or from ``X-Forwarded-For`` behind trusted proxies.
+
+    The header is read right to left, skipping trusted proxies; the first other address is
+    the client. From an untrusted peer the header is ignored, since anyone can send it.
+    """
+
+    def __init__(self, trusted_proxies: tuple[str, ...] = ()):
+        self.trusted = tuple(ipaddress.ip_network(net) for net in trusted_proxies)
+
+    def resolve(self, peer: str, forwarded_for: str | None) -> Client:
+        if not forwarded_for or not _in(peer, self.trusted):
+            return Client(peer)
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not _in(hop, self.trusted):
+                return Client(hop)
+        return Client(hops[0] if hops else peer)
+
+
 @dataclass(frozen=True)
 class Client:
     """The party making a request, as the web layer saw it."""

@@ -13,6 +13,7 @@ from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
 from commentd.services import tokens, validation
 from commentd.services.clients import Client
+from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.render import render
 from commentd.storage.database import write_transaction
@@ -56,10 +57,21 @@ def bump_version(thread_id: int) -> None:
 class CommentService:
     """Everything a reader can do to a single comment."""
 
-    def __init__(self, config: Config, keys: Keys, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(
+        self,
+        config: Config,
+        keys: Keys,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
         self.config = config
         self.keys = keys
+        self.limiter = limiter
         self.clock = clock
+
+    def _count(self, action: str, client: Client) -> None:
+        if self.limiter is not None:
+            self.limiter.hit(action, client)
 
     # -- tokens -------------------------------------------------------------------------
 
@@ -136,6 +148,7 @@ class CommentService:
             earlier = Comment.get_or_none(Comment.idempotency_key == idem)
             if earlier is not None:
                 return self._replay(earlier, uri, text)
+        self._count("comment", client)
         html = render(text)
         try:
             with write_transaction():
@@ -247,6 +260,7 @@ class CommentService:
         if type(value) is not int or value not in (-1, 0, 1):
             raise ValidationError("value must be 1, -1 or 0.", code="invalid_value", field="value")
         voter = client.voter(self.keys.voter)
+        self._count("vote", client)
         with write_transaction():
             comment = self._load(comment_id)
             if comment.status != Status.APPROVED:

@@ -110,4 +110,19 @@ class Vote(BaseModel):
         indexes = ((("comment", "voter"), True),)
 
 
-MODELS = (Setting, Thread, Comment, Vote)
+class RateHit(BaseModel):
+    """How many times one key (an action by one client network) acted in one time window.
+
+    Kept in the database, not in memory, so limits hold across every process of a site.
+    """
+
+    key = CharField(max_length=128)
+    window = IntegerField()
+    hits = IntegerField(default=0)
+    expires = IntegerField(index=True)
+
+    class Meta:
+        indexes = ((("key", "window"), True),)
+
+
+MODELS = (Setting, Thread, Comment, Vote, RateHit)

@@ -10,6 +10,7 @@ import bottle
 from commentd.config import Config
 from commentd.errors import NotFound, ValidationError
 from commentd.services import health
+from commentd.services.clients import AddressResolver
 from commentd.services.comments import CommentService
 from commentd.services.keys import Keys
 from commentd.services.threads import ThreadService
@@ -27,6 +28,7 @@ class Services:
     keys: Keys
     comments: CommentService
     threads: ThreadService
+    addresses: AddressResolver
 
 
 def _comment_id(raw: str) -> int:
@@ -63,7 +65,7 @@ def register(app: bottle.Bottle, services: Services) -> None:
         created = services.comments.create(
             inputs.one(params, "uri"),
             data,
-            inputs.client(environ()),
+            inputs.client(environ(), services.addresses),
             idempotency_key=environ().get("HTTP_IDEMPOTENCY_KEY"),
         )
         bottle.response.status = 201
@@ -100,7 +102,7 @@ def register(app: bottle.Bottle, services: Services) -> None:
         voted = services.comments.vote(
             _comment_id(comment_id),
             data.get("value"),
-            inputs.client(environ()),
+            inputs.client(environ(), services.addresses),
             token=inputs.bearer_token(environ()),
         )
         return {

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from commentd.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from commentd.services.clients import Client
+from commentd.services.clients import AddressResolver, Client
 
 MAX_QUERY_FIELDS = 300
 
@@ -97,6 +97,6 @@ def bearer_token(environ: dict) -> str | None:
     return token.strip() or None
 
 
-def client(environ: dict) -> Client:
-    """The requesting client's address, as the server saw it."""
-    return Client(address=environ.get("REMOTE_ADDR") or "")
+def client(environ: dict, resolver: AddressResolver) -> Client:
+    """The requesting client: its peer address, or the one trusted proxies forwarded."""
+    return resolver.resolve(environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR"))

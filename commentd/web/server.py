@@ -95,7 +95,8 @@ def make_server(app: Callable, *, host: str, port: int, threads: int, max_body_s
         threads=threads,
         max_request_body_size=max_body_size + 1,  # waitress refuses sizes >= its limit
         ident="commentd",
-        clear_untrusted_proxy_headers=True,
+        # X-Forwarded-For reaches the app, which trusts it only from [server] trusted_proxies.
+        clear_untrusted_proxy_headers=False,
     )
     server.channel_class = JSONErrorChannel
     return server

@@ -90,6 +90,8 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTD_")}
         env["COMMENTD_DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'bench.db'}"
         env["COMMENTD_SERVER_PORT"] = str(port)
+        env["COMMENTD_RATELIMIT_COMMENTS_PER_MINUTE"] = "0"
+        env["COMMENTD_RATELIMIT_COMMENTS_PER_HOUR"] = "0"
         hello = subprocess.Popen([sys.executable, "-c", HELLO, str(hello_port)])
         server = subprocess.Popen(
             [sys.executable, "-m", "commentd", "serve"],

@@ -92,6 +92,8 @@ def test_acknowledged_comments_survive_kill_9(tmp_path):
         **os.environ,
         "COMMENTD_DATABASE_URL": f"sqlite:///{db_path}",
         "COMMENTD_SERVER_PORT": str(port),
+        "COMMENTD_RATELIMIT_COMMENTS_PER_MINUTE": "0",
+        "COMMENTD_RATELIMIT_COMMENTS_PER_HOUR": "0",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "commentd", "serve"],

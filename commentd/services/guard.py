@@ -1,0 +1,66 @@
+"""Rate limits: how often one client network may post or vote.
+
+Fixed windows counted in the database (one upsert per request), so the limits hold across
+every process serving a site. The key is the client's anonymized network (IPv4 /24, IPv6 /48):
+the same network that is stored with a comment, never the full address.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from commentd.config import Config
+from commentd.errors import TooManyRequests
+from commentd.services.clients import Client
+from commentd.storage.database import write_transaction
+from commentd.storage.models import RateHit
+
+MINUTE, HOUR = 60, 3600
+
+
+class RateLimiter:
+    """Counts actions per client network and refuses those over the configured allowance."""
+
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time):
+        limits = config.ratelimit
+        self.rules = {
+            "comment": [(MINUTE, limits.comments_per_minute), (HOUR, limits.comments_per_hour)],
+            "vote": [(MINUTE, limits.votes_per_minute)],
+        }
+        self.clock = clock
+
+    def hit(self, action: str, client: Client) -> None:
+        """Count one ``action`` by ``client``; raise 429 with Retry-After when over a limit."""
+        rules = [(length, allowed) for length, allowed in self.rules[action] if allowed > 0]
+        if not rules:
+            return
+        now = int(self.clock())
+        network = client.network or "unknown"
+        with write_transaction():
+            for length, allowed in rules:
+                window = now // length
+                key = f"{action}:{length}:{network}"
+                hits = self._count(key, window, expires=(window + 1) * length, now=now)
+                if hits > allowed:
+                    retry_after = (window + 1) * length - now
+                    raise TooManyRequests(
+                        f"Too many {action}s from your network; try again in {retry_after} s.",
+                        headers={"Retry-After": str(max(retry_after, 1))},
+                    )
+
+    @staticmethod
+    def _count(key: str, window: int, expires: int, now: int) -> int:
+        """Add one hit to ``key``'s current window and return its hits so far."""
+        RateHit.insert(key=key, window=window, hits=1, expires=expires).on_conflict(
+            conflict_target=[RateHit.key, RateHit.window],
+            update={RateHit.hits: RateHit.hits + 1},
+        ).execute()
+        hits = (
+            RateHit.select(RateHit.hits)
+            .where((RateHit.key == key) & (RateHit.window == window))
+            .scalar()
+        )
+        if hits == 1:  # a new window: forget the windows that are over, for every key
+            RateHit.delete().where(RateHit.expires < now).execute()
+        return hits
