@@ -564,6 +564,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "comments",
+        "max_links",
+        INT,
+        "10",
+        "Most links one comment may contain (Markdown links and bare URLs); 0 for no limit.",
+        minimum=0,
+        maximum=10_000,
+    ),
+    Setting(
+        "comments",
         "gravatar",
         BOOL,
         "false",
@@ -664,6 +673,7 @@ class CommentsConfig:
     require_email: bool
     page_size: int
     max_page_size: int
+    max_links: int
     gravatar: bool
 
 

@@ -179,7 +179,8 @@ class Client:
     # Shortcuts for the API's common calls.
 
     def post_comment(self, uri: str = "/post/", **fields: Any) -> Response:
-        fields.setdefault("text", "Hello")
+        self.posted = getattr(self, "posted", 0) + 1
+        fields.setdefault("text", f"Hello #{self.posted}")
         return self.post("/api/comments", fields, query={"uri": uri})
 
     def thread(self, uri: str = "/post/", **params: Any) -> Response:

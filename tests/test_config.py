@@ -116,6 +116,7 @@ def test_zero_config_gives_the_defaults():
         require_email=False,
         page_size=50,
         max_page_size=200,
+        max_links=10,
         gravatar=False,
     )
     assert config.moderation == ModerationConfig(mode="off")

@@ -148,12 +148,14 @@ class CommentService:
             earlier = Comment.get_or_none(Comment.idempotency_key == idem)
             if earlier is not None:
                 return self._replay(earlier, uri, text)
-        self._count("comment", client)
         html = render(text)
+        self._check_links(html)
+        self._count("comment", client)
         try:
             with write_transaction():
                 thread = self._thread_for_write(uri, title)
                 parent = self._parent(parent_id, thread) if parent_id is not None else None
+                self._refuse_duplicate(thread, text, client, email)
                 comment = Comment.create(
                     thread=thread,
                     parent=parent,
@@ -186,6 +188,29 @@ class CommentService:
                 field="Idempotency-Key",
             )
         return Created(earlier, self.token_for(earlier), replayed=True)
+
+    def _check_links(self, html: str) -> None:
+        limit = self.config.comments.max_links
+        if limit and html.count("<a ") > limit:
+            raise ValidationError(
+                f"A comment may contain at most {limit} links.", code="too_many_links", field="text"
+            )
+
+    def _refuse_duplicate(self, thread: Thread, text: str, client: Client, email: str | None):
+        """The same text again in the same thread from the same person is a double post."""
+        same_person = Comment.voter == client.voter(self.keys.voter)
+        if email:
+            same_person |= Comment.email == email
+        duplicate = Comment.select().where(
+            (Comment.thread == thread)
+            & (Comment.text == text)
+            & Comment.status.in_(VISIBLE_TO_OWNER)
+            & same_person
+        )
+        if duplicate.exists():
+            raise Conflict(
+                "You already posted this comment here.", code="duplicate_comment", field="text"
+            )
 
     def _initial_status(self) -> Status:
         """Held for approval, or published at once, per ``[moderation] mode``."""

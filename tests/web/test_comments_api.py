@@ -289,7 +289,7 @@ def test_idempotency_key_returns_the_first_result(client):
     assert again.header("Idempotent-Replayed") == "true"
     assert client.thread("/p/").json["thread"]["total"] == 1
     other = client.post(
-        "/api/comments", {"text": "once"}, query={"uri": "/p/"}, headers={"Idempotency-Key": "k2"}
+        "/api/comments", {"text": "twice"}, query={"uri": "/p/"}, headers={"Idempotency-Key": "k2"}
     )
     assert other.json["comment"]["id"] != first.json["comment"]["id"]
 
@@ -591,3 +591,31 @@ def test_concurrent_first_comments_on_a_new_thread_all_succeed(client):
         assert [res.status for res in results] == [201] * 4
         assert client.thread(uri).json["thread"]["total"] == 4
     assert Thread.select().count() == 5
+
+
+def test_too_many_links_are_refused(serve, make_app, make_config):
+    client = serve(make_app(make_config(**{"comments.max_links": 2})))
+    two = "see https://a.example and [b](https://b.example)"
+    assert client.post_comment(text=two).status == 201
+    res = client.post_comment(text=two + " and https://c.example")
+    assert (res.status, res.error_code, res.json["error"]["field"]) == (
+        400,
+        "too_many_links",
+        "text",
+    )
+    assert Comment.select().count() == 1
+
+
+def test_the_same_text_twice_from_the_same_person_is_a_double_post(client):
+    assert client.post_comment("/d/", text="Great post!").status == 201
+    again = client.post_comment("/d/", text="Great post!")
+    assert (again.status, again.error_code) == (409, "duplicate_comment")
+    assert client.post_comment("/other/", text="Great post!").status == 201  # another thread
+    Comment.update(voter="someone-else").execute()
+    assert client.post_comment("/d/", text="Great post!").status == 201  # another person
+    by_email = client.post_comment("/e/", text="Hi", email="a@example.com")
+    Comment.update(voter="someone-else").execute()
+    assert by_email.status == 201
+    res = client.post_comment("/e/", text="Hi", email="a@example.com")
+    assert res.error_code == "duplicate_comment"  # same email, even from elsewhere
+    assert Thread.select().where(Thread.uri == "/e/").count() == 1

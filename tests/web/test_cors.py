@@ -52,7 +52,10 @@ def test_reads_from_other_origins_are_served_without_cors_grant(client):
 def test_same_origin_and_demo_origin_are_always_allowed(client, config):
     for origin in (f"http://127.0.0.1:{client.port}", f"http://localhost:{config.server.port}"):
         res = client.post(
-            "/api/comments", {"text": "hi"}, query={"uri": "/p/"}, headers={"Origin": origin}
+            "/api/comments",
+            {"text": f"hi from {origin}"},
+            query={"uri": "/p/"},
+            headers={"Origin": origin},
         )
         assert res.status == 201, origin
 
