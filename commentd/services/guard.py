@@ -1,6 +1,6 @@
 """Rate limits: how often one client network may post or vote.
 
-Fixed windows counted in the database (one upsert per request), so the limits hold across
+Fixed windows counted in the database (an upsert and a read per rule), so the limits hold across
 every process serving a site. The key is the client's anonymized network (IPv4 /24, IPv6 /48):
 the same network that is stored with a comment, never the full address.
 """

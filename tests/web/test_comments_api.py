@@ -574,6 +574,19 @@ def test_gravatar_is_off_by_default_and_published_only_when_on(serve, make_app, 
 
 
 def test_embed_files_are_served_to_any_origin(client):
+    for path, kind in (
+        ("/js/embed.js", "javascript"),
+        ("/js/embed.css", "text/css"),
+        ("/js/count.js", "javascript"),
+        ("/js/i18n/de.json", "json"),
+    ):
+        res = client.get(path, headers={"Origin": "https://any-blog.example"})
+        assert res.status == 200, path
+        assert kind in res.header("Content-Type"), path
+        assert res.header("Access-Control-Allow-Origin") == "*", path
+        assert res.header("X-Content-Type-Options") == "nosniff", path
+        assert "max-age=" in res.header("Cache-Control"), path
+    assert client.get("/js/i18n/de.json").json["submit"]
     res = client.get("/js/i18n/nope.json")
     assert res.status == 404
     for path in ("/js/", "/js/.hidden.js", "/js/i18n/../embed.js"):
