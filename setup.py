@@ -20,7 +20,16 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["commentd", "commentd.*"]),
     include_package_data=True,
-    package_data={"commentd": ["static/*", "static/js/*", "static/js/i18n/*", "openapi.json"]},
+    package_data={
+        "commentd": [
+            "static/*",
+            "static/js/*",
+            "static/js/i18n/*",
+            "static/admin/*",
+            "templates/*/*.tpl",
+            "openapi.json",
+        ]
+    },
     install_requires=[
         "bottle>=0.13,<0.14",
         "peewee>=3.17,<5",
@@ -42,6 +51,8 @@ setup(
             "psycopg2-binary>=2.9",
             # drives Debian's /usr/bin/chromium in tests/browser; downloads no browser
             "playwright>=1.40",
+            # a real SMTP server inside the mail tests
+            "aiosmtpd>=1.4",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},

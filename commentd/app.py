@@ -12,26 +12,26 @@ from commentd.config import Config
 from commentd.services.clients import AddressResolver
 from commentd.services.comments import CommentService
 from commentd.services.guard import RateLimiter
-from commentd.services.keys import Keys, stored_secret
+from commentd.services.screening import Screener
+from commentd.services.site import open_site
+from commentd.services.spam import checker_for
 from commentd.services.threads import ThreadService
-from commentd.storage.database import connection, open_database
-from commentd.storage.migrations import migrate
-from commentd.web import api, pages, serialize
+from commentd.web import admin, api, links, pages, serialize
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import RequestScope, install_error_handler
 
 
 def create_app(config: Config) -> bottle.Bottle:
     """Build the WSGI application for ``config``."""
-    db = open_database(config.database.url)
-    with connection():
-        migrate(db)
-        secret = config.security.secret or stored_secret()
-    keys = Keys.from_secret(secret)
+    site = open_site(config)
+    keys = site.keys
+    screener = Screener(config, keys.form_stamp, checker_for(config))
+    limiter = RateLimiter(config)
+    comments = CommentService(config, keys, limiter, screener=screener, events=site.events)
     services = api.Services(
         config=config,
         keys=keys,
-        comments=CommentService(config, keys, RateLimiter(config)),
+        comments=comments,
         threads=ThreadService(config),
         addresses=AddressResolver(config.server.trusted_proxies),
     )
@@ -43,5 +43,7 @@ def create_app(config: Config) -> bottle.Bottle:
     install_error_handler(app, origins)
     app.install(RequestScope(origins))
     api.register(app, services)
+    links.register(app, site)
+    admin.register(app, site, limiter, services.addresses)
     pages.register(app)
     return app

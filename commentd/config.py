@@ -209,6 +209,10 @@ def _coerce_list(value: Any) -> tuple[str, ...]:
     return tuple(item.strip() for item in items)
 
 
+def _parse_phrases(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in re.split(r"[,\n]+", text) if item.strip())
+
+
 def _network(text: str) -> str:
     try:
         return str(ipaddress.ip_network(text.strip(), strict=False))
@@ -322,6 +326,12 @@ def _bounds(setting: Setting, fmt: Callable[[int], str]) -> str:
     return ""
 
 
+def _describe_list(setting: Setting) -> str:
+    if setting.choices:
+        return "a list separated by commas or spaces of " + ", ".join(setting.choices)
+    return "a list separated by commas or spaces"
+
+
 def _describe_str(setting: Setting) -> str:
     if setting.choices:
         return "one of " + ", ".join(setting.choices)
@@ -348,7 +358,13 @@ SIZE = Kind(
     _coerce_size,
     lambda s: "a size such as 65536, 64KiB or 1MiB" + _bounds(s, format_size),
 )
-LIST = Kind("list", _parse_list, _coerce_list, lambda s: "a list separated by commas or spaces")
+LIST = Kind("list", _parse_list, _coerce_list, _describe_list)
+PHRASES = Kind(
+    "phrase list",
+    _parse_phrases,
+    _coerce_list,
+    lambda s: "words or phrases separated by commas",
+)
 NETWORKS = Kind(
     "network list",
     _parse_networks,
@@ -439,6 +455,12 @@ class Setting:
                 raise _Invalid(None)
             if self.maximum is not None and value > self.maximum:
                 raise _Invalid(None)
+        if isinstance(value, tuple) and self.choices:
+            for item in value:
+                if item not in self.choices:
+                    raise _Invalid(item)
+            if not value and not self.allow_empty:
+                raise _Invalid(None)
         if isinstance(value, str):
             if self.choices and value not in self.choices:
                 raise _Invalid(None)
@@ -463,6 +485,10 @@ SECTIONS: dict[str, str] = {
     "moderation": "What waits for approval before readers see it.",
     "ratelimit": "How fast one client network may post and vote; answered with 429.",
     "security": "Secrets.",
+    "mail": "Outgoing mail: moderation mails to the admin and reply notifications.",
+    "webhooks": "HTTP callbacks for comment events.",
+    "outbox": "The queue that delivers mail and webhooks, with retries.",
+    "admin": "The web admin page at /admin.",
 }
 
 SETTINGS: tuple[Setting, ...] = (
@@ -582,11 +608,205 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "moderation",
         "mode",
-        STR,
+        LIST,
         "off",
-        "Which new comments wait for approval: off (publish at once) or all.",
-        choices=("off", "all"),
+        "Which new comments wait for approval; rules combine: off (publish at once), first "
+        "(a commenter's first comment, until an email address has an approved one), links "
+        "(comments containing links), all. Example: first, links.",
+        choices=("off", "first", "links", "all"),
         allow_empty=False,
+    ),
+    Setting(
+        "moderation",
+        "lock_after",
+        DURATION,
+        "0s",
+        "Close a thread to new comments, replies and votes this long after its first "
+        "comment; 0s never closes threads by age.",
+    ),
+    Setting(
+        "moderation",
+        "blocked_words",
+        PHRASES,
+        "",
+        "Words or phrases (matched case-insensitively, as whole words) that a comment's "
+        "text, author or website may not contain.",
+    ),
+    Setting(
+        "moderation",
+        "blocked_emails",
+        LIST,
+        "",
+        "Email addresses that may not comment; @example.com blocks a whole domain.",
+    ),
+    Setting(
+        "moderation",
+        "blocked_networks",
+        NETWORKS,
+        "",
+        "Client addresses or CIDR networks that may not comment.",
+    ),
+    Setting(
+        "moderation",
+        "blocklist_action",
+        STR,
+        "reject",
+        "What a blocklist match does: reject (refused with 403 blocked) or hold (kept "
+        "pending for a moderator).",
+        choices=("reject", "hold"),
+        allow_empty=False,
+    ),
+    Setting(
+        "moderation",
+        "min_submit_time",
+        DURATION,
+        "3s",
+        "A comment sent from the embed sooner than this after its form was shown is taken "
+        "for a bot and silently stored as spam; 0s turns the check off.",
+        maximum=3600,
+    ),
+    Setting(
+        "moderation",
+        "akismet_key",
+        STR,
+        "",
+        "An Akismet API key. When set, new comments are checked with Akismet and spam is "
+        "held as spam; empty (the default) makes no third-party call.",
+        secret=True,
+    ),
+    Setting(
+        "moderation",
+        "akismet_url",
+        URL,
+        "https://rest.akismet.com",
+        "The Akismet API address (for an Akismet-compatible service).",
+    ),
+    Setting(
+        "mail",
+        "host",
+        STR,
+        "",
+        "SMTP server to send mail through; empty sends no mail.",
+    ),
+    Setting("mail", "port", INT, "587", "SMTP port.", minimum=1, maximum=65535),
+    Setting(
+        "mail",
+        "security",
+        STR,
+        "starttls",
+        "starttls (upgrade a plain connection), tls (TLS from the start, usually port 465) "
+        "or none.",
+        choices=("starttls", "tls", "none"),
+        allow_empty=False,
+    ),
+    Setting("mail", "username", STR, "", "SMTP login name; empty sends without logging in."),
+    Setting("mail", "password", STR, "", "SMTP password.", secret=True),
+    Setting(
+        "mail",
+        "sender",
+        STR,
+        "commentd@localhost",
+        "The From address of every mail commentd sends.",
+        allow_empty=False,
+    ),
+    Setting(
+        "mail",
+        "admin",
+        STR,
+        "",
+        "Where to send a mail with moderation links for each new comment; empty sends none.",
+    ),
+    Setting(
+        "mail",
+        "reply_notifications",
+        BOOL,
+        "true",
+        'Mail commenters who ticked "notify me" when someone replies to them.',
+    ),
+    Setting(
+        "mail",
+        "link_expiry",
+        DURATION,
+        "7d",
+        "How long the approve, delete and spam links in a moderation mail work.",
+        minimum=60,
+    ),
+    Setting(
+        "mail",
+        "timeout",
+        DURATION,
+        "30s",
+        "How long to wait for the SMTP server before the attempt counts as failed.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "webhooks",
+        "urls",
+        LIST,
+        "",
+        "URLs that receive a POST for each comment created, approved or deleted.",
+    ),
+    Setting(
+        "webhooks",
+        "format",
+        STR,
+        "json",
+        "The body sent: json (commentd's event), slack, discord or matrix (their "
+        "incoming-webhook message formats).",
+        choices=("json", "slack", "discord", "matrix"),
+        allow_empty=False,
+    ),
+    Setting(
+        "webhooks",
+        "secret",
+        STR,
+        "",
+        "Key for the X-Commentd-Signature HMAC-SHA256 header; required when urls is set.",
+        secret=True,
+    ),
+    Setting(
+        "webhooks",
+        "timeout",
+        DURATION,
+        "10s",
+        "How long to wait for a webhook receiver before the attempt counts as failed.",
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "outbox",
+        "max_attempts",
+        INT,
+        "10",
+        "How many times a mail or webhook is tried before it is marked failed.",
+        minimum=1,
+        maximum=100,
+    ),
+    Setting(
+        "outbox",
+        "retry_delay",
+        DURATION,
+        "1m",
+        "The wait after the first failed attempt; it doubles after each failure, up to 6 hours.",
+        minimum=1,
+    ),
+    Setting(
+        "admin",
+        "session_lifetime",
+        DURATION,
+        "7d",
+        "How long an admin stays signed in to /admin.",
+        minimum=60,
+    ),
+    Setting(
+        "admin",
+        "login_attempts",
+        INT,
+        "5",
+        "Failed admin logins allowed per client network per 15 minutes.",
+        minimum=1,
+        maximum=1000,
     ),
     Setting(
         "ratelimit",
@@ -679,9 +899,63 @@ class CommentsConfig:
 
 @dataclass(frozen=True)
 class ModerationConfig:
-    """``[moderation]``."""
+    """``[moderation]``; durations are in seconds."""
 
-    mode: str
+    mode: tuple[str, ...]
+    lock_after: int
+    blocked_words: tuple[str, ...]
+    blocked_emails: tuple[str, ...]
+    blocked_networks: tuple[str, ...]
+    blocklist_action: str
+    min_submit_time: int
+    akismet_key: str
+    akismet_url: str
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    """``[mail]``; ``host`` empty means no mail is sent."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+    sender: str
+    admin: str
+    reply_notifications: bool
+    link_expiry: int
+    timeout: int
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    """``[webhooks]``."""
+
+    urls: tuple[str, ...]
+    format: str
+    secret: str
+    timeout: int
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    """``[outbox]``: retries of mail and webhooks."""
+
+    max_attempts: int
+    retry_delay: int
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    """``[admin]``: the web admin page."""
+
+    session_lifetime: int
+    login_attempts: int
 
 
 @dataclass(frozen=True)
@@ -710,6 +984,10 @@ class Config:
     moderation: ModerationConfig
     ratelimit: RateLimitConfig
     security: SecurityConfig
+    mail: MailConfig
+    webhooks: WebhooksConfig
+    outbox: OutboxConfig
+    admin: AdminConfig
     source: str | None = None
 
     @property
@@ -725,6 +1003,10 @@ _SECTION_TYPES: dict[str, type] = {
     "moderation": ModerationConfig,
     "ratelimit": RateLimitConfig,
     "security": SecurityConfig,
+    "mail": MailConfig,
+    "webhooks": WebhooksConfig,
+    "outbox": OutboxConfig,
+    "admin": AdminConfig,
 }
 
 
@@ -822,7 +1104,35 @@ def _check_page_sizes(config: Config) -> None:
         )
 
 
-_CHECKS: tuple[Callable[[Config], None], ...] = (_check_page_sizes,)
+def _check_moderation_mode(config: Config) -> None:
+    mode = config.moderation.mode
+    if "off" in mode and len(mode) > 1:
+        raise ConfigError(
+            f"[moderation] mode: off cannot be combined with other rules, got {', '.join(mode)}",
+            field="moderation.mode",
+        )
+
+
+def _check_webhooks(config: Config) -> None:
+    for url in config.webhooks.urls:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"[webhooks] urls: expected http:// or https:// URLs, got {url!r}",
+                field="webhooks.urls",
+            )
+    if config.webhooks.urls and len(config.webhooks.secret) < 16:
+        raise ConfigError(
+            "[webhooks] secret: a secret of at least 16 characters is required when urls is set",
+            field="webhooks.secret",
+        )
+
+
+_CHECKS: tuple[Callable[[Config], None], ...] = (
+    _check_page_sizes,
+    _check_moderation_mode,
+    _check_webhooks,
+)
 
 
 def _defaults() -> dict[str, Any]:

@@ -119,7 +119,26 @@ def test_zero_config_gives_the_defaults():
         max_links=10,
         gravatar=False,
     )
-    assert config.moderation == ModerationConfig(mode="off")
+    assert config.moderation == ModerationConfig(
+        mode=("off",),
+        lock_after=0,
+        blocked_words=(),
+        blocked_emails=(),
+        blocked_networks=(),
+        blocklist_action="reject",
+        min_submit_time=3,
+        akismet_key="",
+        akismet_url="https://rest.akismet.com",
+    )
+    assert config.mail.enabled is False
+    assert (config.mail.port, config.mail.security, config.mail.link_expiry) == (
+        587,
+        "starttls",
+        7 * 86400,
+    )
+    assert config.webhooks.urls == ()
+    assert (config.outbox.max_attempts, config.outbox.retry_delay) == (10, 60)
+    assert (config.admin.session_lifetime, config.admin.login_attempts) == (7 * 86400, 5)
     assert config.security == SecurityConfig(secret="")
     assert default_config() == config
 
@@ -878,3 +897,32 @@ def test_example_ini_documents_every_setting():
 def test_example_ini_refuses_values_that_would_not_load(values, match):
     with pytest.raises(ConfigError, match=match):
         example_ini(values)
+
+
+def test_moderation_rules_combine_and_off_stands_alone():
+    config = load_config(environ={}, overrides={"moderation.mode": "first, links"})
+    assert config.moderation.mode == ("first", "links")
+    with pytest.raises(ConfigError, match="off cannot be combined"):
+        load_config(environ={}, overrides={"moderation.mode": "off links"})
+    with pytest.raises(ConfigError, match=r"\[moderation\] mode: .* got 'sometimes'"):
+        load_config(environ={}, overrides={"moderation.mode": "first sometimes"})
+
+
+def test_blocked_words_are_phrases_split_on_commas_only():
+    config = load_config(environ={}, overrides={"moderation.blocked_words": "buy now, casino"})
+    assert config.moderation.blocked_words == ("buy now", "casino")
+
+
+def test_webhooks_need_a_secret_and_http_urls():
+    with pytest.raises(ConfigError, match="secret of at least 16"):
+        load_config(environ={}, overrides={"webhooks.urls": "https://hooks.example.com/x"})
+    with pytest.raises(ConfigError, match="http:// or https://"):
+        load_config(
+            environ={},
+            overrides={"webhooks.urls": "ftp://example.com", "webhooks.secret": "s" * 16},
+        )
+    config = load_config(
+        environ={},
+        overrides={"webhooks.urls": "https://h.example/a?b=1", "webhooks.secret": "s" * 16},
+    )
+    assert config.webhooks.urls == ("https://h.example/a?b=1",)

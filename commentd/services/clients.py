@@ -46,14 +46,17 @@ class AddressResolver:
     def __init__(self, trusted_proxies: tuple[str, ...] = ()):
         self.trusted = tuple(ipaddress.ip_network(net) for net in trusted_proxies)
 
-    def resolve(self, peer: str, forwarded_for: str | None) -> Client:
+    def resolve(self, peer: str, forwarded_for: str | None, user_agent: str = "") -> Client:
+        return Client(self._address(peer, forwarded_for), user_agent[:512])
+
+    def _address(self, peer: str, forwarded_for: str | None) -> str:
         if not forwarded_for or not _in(peer, self.trusted):
-            return Client(peer)
+            return peer
         hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
         for hop in reversed(hops):
             if not _in(hop, self.trusted):
-                return Client(hop)
-        return Client(hops[0] if hops else peer)
+                return hop
+        return hops[0] if hops else peer
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Client:
     """The party making a request, as the web layer saw it."""
 
     address: str = ""
+    user_agent: str = ""
 
     def voter(self, key: bytes) -> str:
         """A stable pseudonymous id for this client under ``key``."""
@@ -70,3 +74,7 @@ class Client:
     def network(self) -> str | None:
         """The anonymized address that may be stored."""
         return anonymize_ip(self.address)
+
+    def within(self, networks: tuple[str, ...]) -> bool:
+        """Whether the client's address is in one of ``networks`` (CIDR texts)."""
+        return _in(self.address, tuple(ipaddress.ip_network(net) for net in networks))

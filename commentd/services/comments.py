@@ -13,9 +13,13 @@ from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
 from commentd.services import tokens, validation
 from commentd.services.clients import Client
+from commentd.services.events import Events, NoEvents
 from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.render import render
+from commentd.services.screening import Screener, Traps
+from commentd.services.spam import Submission
+from commentd.services.threads import thread_closed
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, utcnow
 
@@ -63,11 +67,15 @@ class CommentService:
         keys: Keys,
         limiter: RateLimiter | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        screener: Screener | None = None,
+        events: Events | None = None,
     ):
         self.config = config
         self.keys = keys
         self.limiter = limiter
         self.clock = clock
+        self.screener = screener or Screener(config, keys.form_stamp, clock=clock)
+        self.events = events or NoEvents()
 
     def _count(self, action: str, client: Client) -> None:
         if self.limiter is not None:
@@ -151,6 +159,16 @@ class CommentService:
         html = render(text)
         self._check_links(html)
         self._count("comment", client)
+        submission = Submission(
+            uri=uri,
+            text=text,
+            author=fields["author"],
+            email=email,
+            website=fields["website"],
+            address=client.address,
+            user_agent=client.user_agent,
+        )
+        status = self.screener.screen(submission, html, client, _traps(data))
         try:
             with write_transaction():
                 thread = self._thread_for_write(uri, title)
@@ -162,13 +180,15 @@ class CommentService:
                     text=text,
                     html=html,
                     created=self.clock(),
-                    status=self._initial_status(),
+                    status=status,
                     remote_addr=client.network,
                     voter=client.voter(self.keys.voter),
                     idempotency_key=idem,
                     **fields,
                 )
-                bump_version(thread.id)
+                if status == Status.APPROVED:
+                    bump_version(thread.id)
+                self.events.comment_created(comment)
         except IntegrityError:
             earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
             if earlier is None:
@@ -212,10 +232,6 @@ class CommentService:
                 "You already posted this comment here.", code="duplicate_comment", field="text"
             )
 
-    def _initial_status(self) -> Status:
-        """Held for approval, or published at once, per ``[moderation] mode``."""
-        return Status.PENDING if self.config.moderation.mode == "all" else Status.APPROVED
-
     def _thread_for_write(self, uri: str, title: str | None) -> Thread:
         thread = Thread.get_or_none(Thread.uri == uri)
         if thread is None:
@@ -223,7 +239,7 @@ class CommentService:
             # parallel): the loser's insert does nothing and it reads the winner's row.
             Thread.insert(uri=uri, title=title, created=self.clock()).on_conflict_ignore().execute()
             return Thread.get(Thread.uri == uri)
-        if thread.locked:
+        if thread_closed(thread, self.config, self.clock()):
             raise THREAD_LOCKED
         if title and not thread.title:
             thread.title = title
@@ -264,7 +280,7 @@ class CommentService:
             changes["website"] = validation.website(data.get("website"))
         with write_transaction():
             comment = self._load_owned(comment_id, token)
-            _refuse_if_locked(comment)
+            self._refuse_if_closed(comment)
             changes["modified"] = self.clock()
             for name, value in changes.items():
                 setattr(comment, name, value)
@@ -278,6 +294,7 @@ class CommentService:
             comment = self._load_owned(comment_id, token)
             erase(comment, self.clock())
             bump_version(comment.thread_id)
+            self.events.comment_deleted(comment)
         return comment
 
     def vote(self, comment_id: int, value: Any, client: Client, token: str | None = None) -> Voted:
@@ -290,7 +307,7 @@ class CommentService:
             comment = self._load(comment_id)
             if comment.status != Status.APPROVED:
                 raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
-            _refuse_if_locked(comment)
+            self._refuse_if_closed(comment)
             if comment.voter == voter or self._holds_token(comment_id, token):
                 raise Forbidden("You cannot vote on your own comment.", code="own_comment")
             Vote.delete().where((Vote.comment == comment) & (Vote.voter == voter)).execute()
@@ -307,6 +324,11 @@ class CommentService:
             bump_version(comment.thread_id)
         return Voted(comment, value)
 
+    def _refuse_if_closed(self, comment: Comment) -> None:
+        thread = Thread.get_by_id(comment.thread_id)
+        if thread_closed(thread, self.config, self.clock()):
+            raise THREAD_LOCKED
+
     def _holds_token(self, comment_id: int, token: str | None) -> bool:
         if not token:
             return False
@@ -321,9 +343,14 @@ class CommentService:
         return render(validation.text(data.get("text"), max_length=self.config.comments.max_length))
 
 
-def _refuse_if_locked(comment: Comment) -> None:
-    if Thread.select(Thread.locked).where(Thread.id == comment.thread_id).scalar():
-        raise THREAD_LOCKED
+def _traps(data: Mapping[str, Any]) -> Traps:
+    """The embed's bot traps from a request body; absent ones are simply not checked."""
+    honeypot = data.get("homepage")
+    stamp = data.get("form_stamp")
+    return Traps(
+        honeypot=honeypot if isinstance(honeypot, str) else "",
+        form_stamp=stamp if isinstance(stamp, str) else None,
+    )
 
 
 def erase(comment: Comment, when: dt.datetime) -> None:

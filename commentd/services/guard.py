@@ -17,6 +17,7 @@ from commentd.storage.database import write_transaction
 from commentd.storage.models import RateHit
 
 MINUTE, HOUR = 60, 3600
+LOGIN_WINDOW = 15 * MINUTE
 
 
 class RateLimiter:
@@ -27,6 +28,7 @@ class RateLimiter:
         self.rules = {
             "comment": [(MINUTE, limits.comments_per_minute), (HOUR, limits.comments_per_hour)],
             "vote": [(MINUTE, limits.votes_per_minute)],
+            "login": [(LOGIN_WINDOW, config.admin.login_attempts)],
         }
         self.clock = clock
 

@@ -50,6 +50,10 @@ class Keys:
     voter: bytes
     avatar: bytes
     idempotency: bytes
+    form_stamp: bytes
+    moderation_link: bytes
+    unsubscribe: bytes
+    admin_session: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
@@ -58,4 +62,8 @@ class Keys:
             voter=derive(secret, "commentd/voter/v1"),
             avatar=derive(secret, "commentd/avatar/v1"),
             idempotency=derive(secret, "commentd/idempotency/v1"),
+            form_stamp=derive(secret, "commentd/form-stamp/v1"),
+            moderation_link=derive(secret, "commentd/moderation-link/v1"),
+            unsubscribe=derive(secret, "commentd/unsubscribe/v1"),
+            admin_session=derive(secret, "commentd/admin-session/v1"),
         )

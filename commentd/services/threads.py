@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from peewee import fn
 from commentd.config import Config
 from commentd.errors import ValidationError
 from commentd.services import validation
-from commentd.storage.models import Comment, Status, Thread
+from commentd.storage.models import Comment, Status, Thread, utcnow
 
 SORTS = ("oldest", "newest", "top")
 MAX_COUNT_URIS = 200
@@ -48,12 +49,22 @@ class ThreadPage:
     sort: str
 
 
-def _root_key(sort: str, comment: Comment) -> list[Any]:
-    """What top-level comments are ordered by (ascending; ``newest`` walks it backwards)."""
-    created = comment.created.isoformat()
+def _micros(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _root_key(sort: str, comment: Comment) -> list[int]:
+    """What top-level comments are ordered by, ascending: pinned ones first, then the sort."""
+    rank = 0 if comment.pinned else 1
+    created = _micros(comment.created)
     if sort == "top":
-        return [comment.dislikes - comment.likes, created, comment.id]
-    return [created, comment.id]
+        return [rank, comment.dislikes - comment.likes, created, comment.id]
+    if sort == "newest":
+        return [rank, -created, -comment.id]
+    return [rank, created, comment.id]
 
 
 def _encode_cursor(sort: str, key: list[Any]) -> str:
@@ -72,7 +83,7 @@ def _decode_cursor(cursor: str, sort: str) -> list[Any]:
         decoded = json.loads(raw)
     except (binascii.Error, ValueError, RecursionError) as exc:
         raise invalid from exc
-    expected = [int, str, int] if sort == "top" else [str, int]
+    expected = [int] * (4 if sort == "top" else 3)
     if (
         not isinstance(decoded, list)
         or decoded[:1] != [sort]
@@ -85,8 +96,9 @@ def _decode_cursor(cursor: str, sort: str) -> list[Any]:
 class ThreadService:
     """Read-side queries over threads."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, clock: Callable[[], dt.datetime] = utcnow):
         self.config = config
+        self.clock = clock
 
     def page(
         self,
@@ -117,19 +129,14 @@ class ThreadService:
         roots = build_tree(rows, settings.max_depth)
         total = sum(1 for row in rows if row.status == Status.APPROVED)
         keyed = sorted(((_root_key(sort, n.comment), n) for n in roots), key=lambda kn: kn[0])
-        if sort == "newest":
-            keyed.reverse()
         if after is not None:
-            if sort == "newest":
-                keyed = [kn for kn in keyed if kn[0] < after]
-            else:
-                keyed = [kn for kn in keyed if kn[0] > after]
+            keyed = [kn for kn in keyed if kn[0] > after]
         shown = keyed[:limit]
         next_cursor = _encode_cursor(sort, shown[-1][0]) if len(keyed) > limit else None
         return ThreadPage(
             uri=thread.uri,
             title=thread.title,
-            locked=thread.locked,
+            locked=thread_closed(thread, self.config, self.clock()),
             total=total,
             version=thread.version,
             comments=[node for _, node in shown],
@@ -211,3 +218,14 @@ def build_tree(rows: list[Comment], max_depth: int) -> list[Node]:
         node.replies.sort(key=lambda n: (n.comment.created, n.comment.id))
     roots.sort(key=lambda n: (n.comment.created, n.comment.id))
     return roots
+
+
+def thread_closed(thread: Thread, config: Config, now: dt.datetime) -> bool:
+    """Whether ``thread`` takes no new comments or votes: locked, or past ``lock_after``.
+
+    A thread is created with its first comment, so its age is the age of that comment.
+    """
+    if thread.locked:
+        return True
+    after = config.moderation.lock_after
+    return bool(after) and thread.created + dt.timedelta(seconds=after) <= now

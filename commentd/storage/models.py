@@ -93,9 +93,10 @@ class Comment(BaseModel):
     voter = CharField(max_length=64, null=True)
     notify = BooleanField(default=False)
     idempotency_key = CharField(max_length=64, null=True, unique=True)
+    pinned = BooleanField(default=False)
 
     class Meta:
-        indexes = ((("thread", "status", "created"), False),)
+        indexes = ((("thread", "status", "created"), False), (("email",), False))
 
 
 class Vote(BaseModel):
@@ -125,4 +126,54 @@ class RateHit(BaseModel):
         indexes = ((("key", "window"), True),)
 
 
-MODELS = (Setting, Thread, Comment, Vote, RateHit)
+class AuditEntry(BaseModel):
+    """One moderation action: who (actor kind and name), from where, what, on what, when."""
+
+    created = DateTimeField(default=utcnow, index=True)
+    actor = CharField(max_length=32)
+    actor_name = CharField(max_length=256, null=True)
+    address = CharField(max_length=64, null=True)
+    action = CharField(max_length=32)
+    target_type = CharField(max_length=16)
+    target_id = IntegerField(null=True)
+    detail = TextField(default="")
+
+
+class OutboxStatus(str, enum.Enum):
+    """Where a queued mail or webhook stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(BaseModel):
+    """A mail or webhook waiting to go out, written in the same transaction as its cause.
+
+    A worker leases a row (``lease_until``) while sending, so a crash mid-send only delays it.
+    """
+
+    kind = CharField(max_length=16)
+    recipient = CharField(max_length=1024)
+    payload = TextField()
+    status = CharField(max_length=16, default=OutboxStatus.PENDING.value)
+    attempts = IntegerField(default=0)
+    next_attempt = DateTimeField(default=utcnow)
+    lease_until = DateTimeField(null=True)
+    last_error = TextField(null=True)
+    created = DateTimeField(default=utcnow)
+    sent = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt"), False),)
+
+
+class UsedToken(BaseModel):
+    """A single-use link that has been used, kept until it would have expired anyway."""
+
+    nonce = CharField(max_length=64, primary_key=True)
+    used = DateTimeField(default=utcnow)
+    expires = DateTimeField(index=True)
+
+
+MODELS = (Setting, Thread, Comment, Vote, RateHit, AuditEntry, OutboxMessage, UsedToken)

@@ -133,6 +133,7 @@ def register(app: bottle.Bottle, services: Services) -> None:
 
     @app.get("/api/config")
     def client_config() -> dict[str, Any]:
+        bottle.response.set_header("Cache-Control", "no-store")
         settings = config.comments
         return {
             "version": __version__,
@@ -144,7 +145,8 @@ def register(app: bottle.Bottle, services: Services) -> None:
             "page_size": settings.page_size,
             "max_page_size": settings.max_page_size,
             "gravatar": settings.gravatar,
-            "moderation": config.moderation.mode,
+            "moderation": list(config.moderation.mode),
+            "form_stamp": services.comments.screener.form_stamp(),
         }
 
     def preflight(**_: str) -> None:

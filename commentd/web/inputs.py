@@ -99,4 +99,8 @@ def bearer_token(environ: dict) -> str | None:
 
 def client(environ: dict, resolver: AddressResolver) -> Client:
     """The requesting client: its peer address, or the one trusted proxies forwarded."""
-    return resolver.resolve(environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR"))
+    return resolver.resolve(
+        environ.get("REMOTE_ADDR") or "",
+        environ.get("HTTP_X_FORWARDED_FOR"),
+        environ.get("HTTP_USER_AGENT") or "",
+    )

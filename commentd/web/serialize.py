@@ -71,11 +71,14 @@ class Presenter:
                 "modified": timestamp(item.modified),
                 "likes": 0,
                 "dislikes": 0,
+                "pinned": False,
             }
+        # A comment caught as spam looks merely held to its author: bots learn nothing.
+        status = Status.PENDING if item.status == Status.SPAM else item.status
         return {
             "id": item.id,
             "parent": item.parent_id,
-            "status": item.status.value,
+            "status": status.value,
             "author": item.author,
             "website": item.website,
             "html": item.html,
@@ -85,6 +88,7 @@ class Presenter:
             "modified": timestamp(item.modified),
             "likes": item.likes,
             "dislikes": item.dislikes,
+            "pinned": bool(item.pinned),
         }
 
     def owned_comment(self, item: Comment) -> dict[str, Any]:

@@ -554,7 +554,7 @@ class TestModerationAll:
         assert ids(client.thread("/held/").json["comments"]) == [cid]
 
     def test_config_tells_the_embed(self, client):
-        assert client.get("/api/config").json["moderation"] == "all"
+        assert client.get("/api/config").json["moderation"] == ["all"]
 
 
 def test_gravatar_is_off_by_default_and_published_only_when_on(serve, make_app, make_config):

@@ -4,34 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-import sys
 from pathlib import Path
 
 import click
 
-from commentd.config import Config, example_ini, load_config
+from commentd.cli.common import CONFIG_OPTION, _interactive, _load
+from commentd.config import example_ini
 from commentd.errors import CommentdError
 from commentd.version import __version__
-
-CONFIG_OPTION = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    envvar="COMMENTD_CONFIG",
-    help="INI file to read (default: none; env COMMENTD_CONFIG).",
-)
-
-
-def _interactive() -> bool:
-    """Whether a person is at the terminal to answer questions."""
-    return sys.stdin.isatty()
-
-
-def _load(config_path: str | None, overrides: dict | None = None) -> Config:
-    try:
-        return load_config(config_path, overrides=overrides or {})
-    except CommentdError as exc:
-        raise click.ClickException(exc.message) from exc
 
 
 @click.group()
@@ -138,6 +118,17 @@ def init(
     path.write_text(text, encoding="utf-8")
     path.chmod(0o600)  # it holds the secret
     click.echo(f"wrote {path}; start with: commentd serve --config {path}")
+
+
+def _register_groups() -> None:
+    """Add the command groups that live in modules of their own."""
+    from commentd.cli import moderate
+
+    for group in (moderate.comments, moderate.threads):
+        cli.add_command(group)
+
+
+_register_groups()
 
 
 def main() -> None:

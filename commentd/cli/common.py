@@ -1,0 +1,41 @@
+"""What every command shares: the --config option, loading it, opening the site."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from commentd.config import Config, load_config
+from commentd.errors import CommentdError
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="COMMENTD_CONFIG",
+    help="INI file to read (default: none; env COMMENTD_CONFIG).",
+)
+
+
+def _interactive() -> bool:
+    """Whether a person is at the terminal to answer questions."""
+    return sys.stdin.isatty()
+
+
+def _load(config_path: str | None, overrides: dict | None = None) -> Config:
+    try:
+        return load_config(config_path, overrides=overrides or {})
+    except CommentdError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def open_site_for(config_path: str | None):
+    """Load the config and open the site's database (migrated) for a command."""
+    from commentd.services.site import open_site
+
+    config = _load(config_path)
+    try:
+        return open_site(config)
+    except CommentdError as exc:
+        raise click.ClickException(exc.message) from exc

@@ -1,0 +1,37 @@
+"""What other parts of commentd hear about comments: the seam notifications plug into.
+
+Events are raised inside the write transaction that causes them, so whatever a listener
+writes (outbox rows) commits or rolls back together with the change itself.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from commentd.storage.models import Comment
+
+
+class Events(Protocol):
+    """Listeners for comment events."""
+
+    def comment_created(self, comment: Comment) -> None:
+        """A new comment was stored (any status)."""
+
+    def comment_approved(self, comment: Comment) -> None:
+        """A held comment was approved by a moderator."""
+
+    def comment_deleted(self, comment: Comment) -> None:
+        """A comment was deleted by its author or a moderator (``comment`` is already erased)."""
+
+
+class NoEvents:
+    """Listens to nothing: for tools and tests that want no mail and no webhooks."""
+
+    def comment_created(self, comment: Comment) -> None:
+        return None
+
+    def comment_approved(self, comment: Comment) -> None:
+        return None
+
+    def comment_deleted(self, comment: Comment) -> None:
+        return None

@@ -1,0 +1,284 @@
+"""Moderators' actions: approve, delete, mark spam, edit, pin, lock; and the queue they see.
+
+Every action runs in one transaction with its audit entry and its events, and a bulk action is
+all or nothing: an unknown id refuses the whole batch. Acting twice is harmless: approving an
+approved comment changes nothing and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import fn
+
+from commentd.config import Config
+from commentd.errors import Conflict, NotFound, ValidationError
+from commentd.services import audit, validation
+from commentd.services.audit import Actor
+from commentd.services.comments import bump_version, erase
+from commentd.services.events import Events, NoEvents
+from commentd.services.render import render
+from commentd.services.threads import thread_closed
+from commentd.storage.database import write_transaction
+from commentd.storage.models import Comment, Status, Thread, utcnow
+
+MAX_BATCH = 500
+QUEUE_STATUSES = tuple(status.value for status in Status)
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the moderation list, with the number of matches in all."""
+
+    comments: list[Comment]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class ThreadSummary:
+    """A thread with its approved and pending counts, for the admin's thread list."""
+
+    thread: Thread
+    approved: int
+    pending: int
+    closed: bool
+
+
+def _ids(values: Iterable[Any]) -> list[int]:
+    ids = list(dict.fromkeys(validation.identifier(value, "ids") for value in values))
+    if not ids or None in ids:
+        raise ValidationError("Name at least one comment.", code="required", field="ids")
+    if len(ids) > MAX_BATCH:
+        raise ValidationError(
+            f"Act on at most {MAX_BATCH} comments at once.", code="too_many", field="ids"
+        )
+    return ids  # type: ignore[return-value]
+
+
+class ModerationService:
+    """What moderators do, from the web admin, the CLI or a mailed link."""
+
+    def __init__(
+        self,
+        config: Config,
+        events: Events | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
+        self.config = config
+        self.events = events or NoEvents()
+        self.clock = clock
+
+    # -- reads --------------------------------------------------------------------------
+
+    def comment(self, comment_id: int) -> Comment:
+        """Any comment, whatever its status."""
+        comment = Comment.get_or_none(Comment.id == comment_id)
+        if comment is None:
+            raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
+        return comment
+
+    def queue(
+        self,
+        status: str | None = "pending",
+        thread: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> QueuePage:
+        """Comments for moderators: filtered by status and thread uri, searched in text,
+        author and email; pending first in age order, other statuses newest first."""
+        query = Comment.select(Comment, Thread).join(Thread)
+        if status:
+            if status not in QUEUE_STATUSES:
+                raise ValidationError(
+                    f"status must be one of {', '.join(QUEUE_STATUSES)}.",
+                    code="invalid_value",
+                    field="status",
+                )
+            query = query.where(Comment.status == Status(status))
+        if thread:
+            query = query.where(Thread.uri == thread)
+        if search:
+            term = search.strip()
+            query = query.where(
+                Comment.text.contains(term)
+                | Comment.author.contains(term)
+                | Comment.email.contains(term)
+            )
+        total = query.count()
+        if status == "pending":
+            query = query.order_by(Comment.created, Comment.id)
+        else:
+            query = query.order_by(Comment.created.desc(), Comment.id.desc())
+        limit = max(1, min(int(limit), 500))
+        offset = max(0, int(offset))
+        return QueuePage(list(query.limit(limit).offset(offset)), total, limit, offset)
+
+    def counts_by_status(self) -> dict[str, int]:
+        """How many comments there are in each status."""
+        rows = Comment.select(Comment.status, fn.COUNT(Comment.id)).group_by(Comment.status)
+        counts = dict.fromkeys(QUEUE_STATUSES, 0)
+        counts.update({Status(status).value: count for status, count in rows.tuples()})
+        return counts
+
+    def threads(self, limit: int = 100, offset: int = 0) -> list[ThreadSummary]:
+        """Threads, the most recently started first, with their counts."""
+        approved = fn.SUM(Comment.status == Status.APPROVED)
+        pending = fn.SUM(Comment.status == Status.PENDING)
+        rows = (
+            Thread.select(Thread, approved.alias("approved"), pending.alias("pending"))
+            .join(Comment, join_type="LEFT OUTER")
+            .group_by(Thread)
+            .order_by(Thread.created.desc(), Thread.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        now = self.clock()
+        return [
+            ThreadSummary(row, int(row.approved or 0), int(row.pending or 0), self.closed(row, now))
+            for row in rows
+        ]
+
+    def thread(self, key: int | str) -> Thread:
+        """A thread by id or by uri."""
+        if isinstance(key, int):
+            thread = Thread.get_or_none(Thread.id == key)
+        else:
+            thread = Thread.get_or_none(Thread.uri == key)
+        if thread is None:
+            raise NotFound(f"No thread {key}.", code="thread_not_found")
+        return thread
+
+    def closed(self, thread: Thread, now: dt.datetime | None = None) -> bool:
+        """Locked by hand, or older than ``[moderation] lock_after``."""
+        return thread_closed(thread, self.config, now or self.clock())
+
+    # -- comment actions ----------------------------------------------------------------
+
+    def _batch(self, ids: Iterable[Any]) -> list[Comment]:
+        wanted = _ids(ids)
+        found = {c.id: c for c in Comment.select().where(Comment.id.in_(wanted))}
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            raise NotFound(f"No comment {', '.join(map(str, missing))}.", code="comment_not_found")
+        return [found[i] for i in wanted]
+
+    def approve(self, ids: Iterable[Any], actor: Actor) -> list[Comment]:
+        """Publish held (or spam) comments."""
+        changed = []
+        with write_transaction():
+            for comment in self._batch(ids):
+                if comment.status == Status.DELETED:
+                    raise Conflict(f"Comment {comment.id} was deleted.", code="comment_deleted")
+                if comment.status == Status.APPROVED:
+                    continue
+                before = comment.status
+                comment.status = Status.APPROVED
+                comment.save(only=[Comment.status])
+                bump_version(comment.thread_id)
+                audit.record(actor, "approve", "comment", comment.id, {"from": before.value})
+                self.events.comment_approved(comment)
+                changed.append(comment)
+        return changed
+
+    def delete(self, ids: Iterable[Any], actor: Actor) -> list[Comment]:
+        """Reject: erase the comments (a placeholder stays while one has replies)."""
+        changed = []
+        with write_transaction():
+            for comment in self._batch(ids):
+                if comment.status == Status.DELETED:
+                    continue
+                before = comment.status
+                erase(comment, self.clock())
+                bump_version(comment.thread_id)
+                audit.record(actor, "delete", "comment", comment.id, {"from": before.value})
+                self.events.comment_deleted(comment)
+                changed.append(comment)
+        return changed
+
+    def mark_spam(self, ids: Iterable[Any], actor: Actor) -> list[Comment]:
+        """Hide comments as spam; their content is kept for review."""
+        changed = []
+        with write_transaction():
+            for comment in self._batch(ids):
+                if comment.status == Status.DELETED:
+                    raise Conflict(f"Comment {comment.id} was deleted.", code="comment_deleted")
+                if comment.status == Status.SPAM:
+                    continue
+                before = comment.status
+                comment.status = Status.SPAM
+                comment.pinned = False
+                comment.save(only=[Comment.status, Comment.pinned])
+                bump_version(comment.thread_id)
+                audit.record(actor, "spam", "comment", comment.id, {"from": before.value})
+                changed.append(comment)
+        return changed
+
+    def edit(self, comment_id: int, data: Mapping[str, Any], actor: Actor) -> Comment:
+        """Change a comment's text, author or website, at any time."""
+        settings = self.config.comments
+        changes: dict[str, Any] = {}
+        if "text" in data:
+            text = validation.text(data.get("text"), max_length=settings.max_length)
+            changes.update(text=text, html=render(text))
+        if "author" in data:
+            changes["author"] = validation.author(data.get("author"), required=False)
+        if "website" in data:
+            changes["website"] = validation.website(data.get("website"))
+        if not changes:
+            raise ValidationError(
+                "Give text, author or website to change.", code="required", field="text"
+            )
+        with write_transaction():
+            comment = self.comment(comment_id)
+            if comment.status == Status.DELETED:
+                raise Conflict(f"Comment {comment.id} was deleted.", code="comment_deleted")
+            fields = sorted(k for k in changes if k != "html" and getattr(comment, k) != changes[k])
+            if not fields:
+                return comment
+            for name, value in changes.items():
+                setattr(comment, name, value)
+            comment.modified = self.clock()
+            comment.save()
+            bump_version(comment.thread_id)
+            audit.record(actor, "edit", "comment", comment.id, {"fields": fields})
+        return comment
+
+    def pin(self, comment_id: int, pinned: bool, actor: Actor) -> Comment:
+        """Pin a top-level approved comment to the top of its thread, or unpin it."""
+        with write_transaction():
+            comment = self.comment(comment_id)
+            if pinned and comment.parent_id is not None:
+                raise ValidationError(
+                    "Only top-level comments can be pinned.", code="not_top_level", field="id"
+                )
+            if pinned and comment.status != Status.APPROVED:
+                raise Conflict("Only approved comments can be pinned.", code="comment_not_approved")
+            if comment.pinned == pinned:
+                return comment
+            comment.pinned = pinned
+            comment.save(only=[Comment.pinned])
+            bump_version(comment.thread_id)
+            audit.record(actor, "pin" if pinned else "unpin", "comment", comment.id)
+        return comment
+
+    # -- thread actions -----------------------------------------------------------------
+
+    def lock(self, key: int | str, locked: bool, actor: Actor) -> Thread:
+        """Close a thread to new comments and votes, or open it again."""
+        with write_transaction():
+            thread = self.thread(key)
+            if thread.locked == locked:
+                return thread
+            thread.locked = locked
+            thread.version = thread.version + 1
+            thread.save(only=[Thread.locked, Thread.version])
+            audit.record(
+                actor, "lock" if locked else "unlock", "thread", thread.id, {"uri": thread.uri}
+            )
+        return thread

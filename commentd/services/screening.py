@@ -1,0 +1,153 @@
+"""Deciding a new comment's fate before it is stored: publish, hold, spam, or refuse.
+
+In order: the embed's bot traps (honeypot, too-fast form) mark spam silently; blocklists
+refuse or hold; a spam checker (Akismet) marks spam; then the moderation rules (``first``,
+``links``, ``all``) hold, or the comment is published.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from commentd.config import Config
+from commentd.errors import Forbidden
+from commentd.services.clients import Client
+from commentd.services.spam import SpamChecker, Submission
+from commentd.storage.models import Comment, Status, utcnow
+
+BLOCKED = "This comment cannot be accepted here."
+
+
+@dataclass(frozen=True)
+class Traps:
+    """What the embed's form adds to catch bots: the honeypot's value and the form stamp."""
+
+    honeypot: str = ""
+    form_stamp: str | None = None
+
+
+def _unix(moment: dt.datetime) -> int:
+    return int(moment.replace(tzinfo=dt.timezone.utc).timestamp())
+
+
+def _stamp_signature(key: bytes, issued: int) -> str:
+    digest = hmac.new(key, f"form:{issued}".encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def issue_form_stamp(key: bytes, now: dt.datetime) -> str:
+    """A signed "form shown at" time for the embed to send back with the comment."""
+    issued = _unix(now)
+    return f"{issued}.{_stamp_signature(key, issued)}"
+
+
+def stamp_age(key: bytes, stamp: str, now: dt.datetime) -> int | None:
+    """Seconds since a valid stamp was issued; None for a forged or malformed one."""
+    issued_text, _, signature = stamp.partition(".")
+    if not issued_text.isdigit() or len(stamp) > 64:
+        return None
+    issued = int(issued_text)
+    try:
+        expected = _stamp_signature(key, issued)
+    except (binascii.Error, ValueError):  # pragma: no cover - the digest always encodes
+        return None
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        return None
+    return _unix(now) - issued
+
+
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    alternatives = "|".join(
+        re.escape(word.lower()) for word in sorted(words, key=len, reverse=True)
+    )
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+class Screener:
+    """Decides the status a new comment is stored with, per ``[moderation]``."""
+
+    def __init__(
+        self,
+        config: Config,
+        stamp_key: bytes,
+        checker: SpamChecker | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
+        self.settings = config.moderation
+        self.public_url = config.public_url
+        self.stamp_key = stamp_key
+        self.checker = checker
+        self.clock = clock
+        self.words = _word_pattern(self.settings.blocked_words)
+        emails = [e.lower() for e in self.settings.blocked_emails]
+        self.blocked_addresses = frozenset(e for e in emails if not e.startswith("@"))
+        self.blocked_domains = tuple(e for e in emails if e.startswith("@"))
+
+    def form_stamp(self) -> str:
+        """A fresh stamp for the embed's form."""
+        return issue_form_stamp(self.stamp_key, self.clock())
+
+    def is_bot(self, traps: Traps) -> bool:
+        """The honeypot was filled in, or the form was sent too soon after it was shown."""
+        if traps.honeypot:
+            return True
+        if traps.form_stamp is None or not self.settings.min_submit_time:
+            return False
+        age = stamp_age(self.stamp_key, traps.form_stamp, self.clock())
+        return age is None or age < self.settings.min_submit_time
+
+    def blocklisted(self, submission: Submission, client: Client) -> bool:
+        """Whether a blocklist names the text, author, website, email or client network."""
+        if self.words is not None:
+            said = "\n".join(
+                part or "" for part in (submission.text, submission.author, submission.website)
+            )
+            if self.words.search(said.lower()):
+                return True
+        email = (submission.email or "").lower()
+        if email and (
+            email in self.blocked_addresses
+            or any(email.endswith(domain) for domain in self.blocked_domains)
+        ):
+            return True
+        return bool(self.settings.blocked_networks) and client.within(
+            self.settings.blocked_networks
+        )
+
+    def held_by_rules(self, submission: Submission, html: str) -> bool:
+        """Whether the moderation mode holds this comment for approval."""
+        mode = self.settings.mode
+        if "all" in mode:
+            return True
+        if "links" in mode and "<a " in html:
+            return True
+        if "first" in mode:
+            if not submission.email:
+                return True
+            known = Comment.select().where(
+                (Comment.email == submission.email) & (Comment.status == Status.APPROVED)
+            )
+            if not known.exists():
+                return True
+        return False
+
+    def screen(self, submission: Submission, html: str, client: Client, traps: Traps) -> Status:
+        """The status to store the comment with; raises ``403 blocked`` to refuse it."""
+        if self.is_bot(traps):
+            return Status.SPAM
+        if self.blocklisted(submission, client):
+            if self.settings.blocklist_action == "reject":
+                raise Forbidden(BLOCKED, code="blocked")
+            return Status.PENDING
+        if self.checker is not None and self.checker.is_spam(submission):
+            return Status.SPAM
+        return Status.PENDING if self.held_by_rules(submission, html) else Status.APPROVED
