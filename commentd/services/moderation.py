@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import fn
+from peewee import JOIN, Case, fn
 
 from commentd.config import Config
 from commentd.errors import Conflict, NotFound, ValidationError
@@ -128,11 +128,11 @@ class ModerationService:
 
     def threads(self, limit: int = 100, offset: int = 0) -> list[ThreadSummary]:
         """Threads, the most recently started first, with their counts."""
-        approved = fn.SUM(Comment.status == Status.APPROVED)
-        pending = fn.SUM(Comment.status == Status.PENDING)
+        approved = fn.SUM(Case(None, [(Comment.status == Status.APPROVED, 1)], 0))
+        pending = fn.SUM(Case(None, [(Comment.status == Status.PENDING, 1)], 0))
         rows = (
             Thread.select(Thread, approved.alias("approved"), pending.alias("pending"))
-            .join(Comment, join_type="LEFT OUTER")
+            .join(Comment, JOIN.LEFT_OUTER)
             .group_by(Thread)
             .order_by(Thread.created.desc(), Thread.id.desc())
             .limit(limit)
