@@ -28,6 +28,7 @@ def cli() -> None:
 def serve(config_path: str | None, host: str | None, port: int | None, threads: int | None):
     """Run the server (waitress) until SIGTERM or Ctrl-C."""
     from commentd.app import create_app
+    from commentd.services.outbox import Worker
     from commentd.web.server import make_server, run
 
     overrides = {
@@ -53,7 +54,12 @@ def serve(config_path: str | None, host: str | None, port: int | None, threads: 
         f"http://{config.server.host}:{config.server.port}/ (Ctrl-C to stop)",
         err=True,
     )
-    run(server)
+    worker = Worker(config)  # sends queued mail and webhooks while the server runs
+    worker.start()
+    try:
+        run(server)
+    finally:
+        worker.stop()
     click.echo("commentd stopped", err=True)
 
 
@@ -122,9 +128,9 @@ def init(
 
 def _register_groups() -> None:
     """Add the command groups that live in modules of their own."""
-    from commentd.cli import moderate
+    from commentd.cli import admin, mail, moderate
 
-    for group in (moderate.comments, moderate.threads):
+    for group in (moderate.comments, moderate.threads, mail.mail, mail.outbox, admin.admin):
         cli.add_command(group)
 
 

@@ -39,3 +39,27 @@ def open_site_for(config_path: str | None):
         return open_site(config)
     except CommentdError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+def actor():
+    """The audit log's actor for a shell command: ``cli`` and the shell user's name."""
+    import getpass
+
+    from commentd.services.audit import Actor
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        name = None
+    return Actor("cli", name)
+
+
+def run_service(action):
+    """Run ``action`` with a database connection; domain errors become one-line errors."""
+    from commentd.storage.database import connection
+
+    with connection():
+        try:
+            return action()
+        except CommentdError as exc:
+            raise click.ClickException(exc.message) from exc

@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
-from collections.abc import Callable
-
 import click
 
-from commentd.cli.common import CONFIG_OPTION, open_site_for
-from commentd.errors import CommentdError
-from commentd.services.audit import Actor
+from commentd.cli.common import CONFIG_OPTION, actor, open_site_for, run_service
 from commentd.services.moderation import QUEUE_STATUSES
-from commentd.storage.database import connection
-
-
-def _actor() -> Actor:
-    try:
-        name = getpass.getuser()
-    except (KeyError, OSError):  # no user name in a bare container
-        name = None
-    return Actor("cli", name)
-
-
-def _run(action: Callable[[], object]) -> object:
-    with connection():
-        try:
-            return action()
-        except CommentdError as exc:
-            raise click.ClickException(exc.message) from exc
 
 
 @click.group()
@@ -52,7 +30,7 @@ def list_comments(
 ) -> None:
     """List comments, the moderation queue (pending) by default."""
     site = open_site_for(config_path)
-    page = _run(
+    page = run_service(
         lambda: site.moderation().queue(status, thread=thread_uri, search=search, limit=limit)
     )
     for comment in page.comments:
@@ -69,7 +47,7 @@ def _comment_action(name: str, verb: str, method: str, doc: str) -> click.Comman
     @CONFIG_OPTION
     def command(ids: tuple[int, ...], config_path: str | None) -> None:
         site = open_site_for(config_path)
-        changed = _run(lambda: getattr(site.moderation(), method)(ids, _actor()))
+        changed = run_service(lambda: getattr(site.moderation(), method)(ids, actor()))
         click.echo(f"{verb} {len(changed)} of {len(ids)} comments")
 
     command.__doc__ = doc
@@ -92,7 +70,7 @@ _comment_action(
 def pin(comment_id: int, config_path: str | None, off: bool) -> None:
     """Pin a top-level comment to the top of its thread (or unpin it with --off)."""
     site = open_site_for(config_path)
-    _run(lambda: site.moderation().pin(comment_id, not off, _actor()))
+    run_service(lambda: site.moderation().pin(comment_id, not off, actor()))
     click.echo(f"{'unpinned' if off else 'pinned'} comment {comment_id}")
 
 
@@ -107,7 +85,7 @@ def threads() -> None:
 def list_threads(config_path: str | None, limit: int) -> None:
     """List threads, newest first, with their approved and pending counts."""
     site = open_site_for(config_path)
-    for row in _run(lambda: site.moderation().threads(limit=limit)):
+    for row in run_service(lambda: site.moderation().threads(limit=limit)):
         state = "closed" if row.closed else "open"
         click.echo(f"{row.thread.uri}\t{row.approved} approved\t{row.pending} pending\t{state}")
 
@@ -117,7 +95,7 @@ def _lock_command(name: str, locked: bool) -> click.Command:
     @CONFIG_OPTION
     def command(uri: str, config_path: str | None) -> None:
         site = open_site_for(config_path)
-        _run(lambda: site.moderation().lock(uri, locked, _actor()))
+        run_service(lambda: site.moderation().lock(uri, locked, actor()))
         click.echo(f"{name}ed {uri}")
 
     command.__doc__ = (

@@ -24,7 +24,9 @@ from commentd.storage.database import write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, utcnow
 
 MAX_IDEMPOTENCY_KEY = 255
-VISIBLE_TO_OWNER = (Status.APPROVED, Status.PENDING)
+# Spam is among them: to its author a comment caught as spam looks merely held, so a bot
+# cannot tell that it was caught.
+VISIBLE_TO_OWNER = (Status.APPROVED, Status.PENDING, Status.SPAM)
 THREAD_LOCKED = Forbidden("This thread is closed.", code="thread_locked")
 
 

@@ -45,11 +45,27 @@ class RateLimiter:
                 key = f"{action}:{length}:{network}"
                 hits = self._count(key, window, expires=(window + 1) * length, now=now)
                 if hits > allowed:
-                    retry_after = (window + 1) * length - now
-                    raise TooManyRequests(
-                        f"Too many {action}s from your network; try again in {retry_after} s.",
-                        headers={"Retry-After": str(max(retry_after, 1))},
-                    )
+                    raise _refusal(action, (window + 1) * length - now)
+
+    def check(self, action: str, client: Client) -> None:
+        """Raise 429 when ``client`` has used up an allowance of ``action``; count nothing.
+
+        For actions counted only when they fail (a wrong admin password): the check comes
+        first, so once the allowance is used even a right attempt is refused.
+        """
+        now = int(self.clock())
+        network = client.network or "unknown"
+        for length, allowed in self.rules[action]:
+            if allowed <= 0:
+                continue
+            window = now // length
+            hits = (
+                RateHit.select(RateHit.hits)
+                .where((RateHit.key == f"{action}:{length}:{network}") & (RateHit.window == window))
+                .scalar()
+            )
+            if hits is not None and hits >= allowed:
+                raise _refusal(action, (window + 1) * length - now)
 
     @staticmethod
     def _count(key: str, window: int, expires: int, now: int) -> int:
@@ -66,3 +82,10 @@ class RateLimiter:
         if hits == 1:  # a new window: forget the windows that are over, for every key
             RateHit.delete().where(RateHit.expires < now).execute()
         return hits
+
+
+def _refusal(action: str, retry_after: int) -> TooManyRequests:
+    return TooManyRequests(
+        f"Too many {action}s from your network; try again in {retry_after} s.",
+        headers={"Retry-After": str(max(retry_after, 1))},
+    )

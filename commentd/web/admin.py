@@ -1,18 +1,514 @@
-"""The web admin page under /admin.
+"""The web admin page under /admin: server-rendered HTML that works without JavaScript.
 
-(Skeleton: filled in by the admin page work.)
+Every admin route runs in :class:`AdminScope` instead of the API's scope: errors become HTML
+pages with their status, writes are taken only from the server's own origin, and every
+response carries a strict CSP and ``Cache-Control: no-store``. Each handler: check the
+session (and, for a POST, the CSRF token), call one service, render or redirect (303).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
 import bottle
 
-from commentd.services.clients import AddressResolver
+from commentd.errors import (
+    BadRequest,
+    CommentdError,
+    Forbidden,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from commentd.services import admin_auth, audit, outbox
+from commentd.services.admin_auth import AdminAuth, Session
+from commentd.services.clients import AddressResolver, Client
 from commentd.services.guard import RateLimiter
+from commentd.services.moderation import QUEUE_STATUSES
 from commentd.services.site import Site
+from commentd.storage.database import DatabaseUnavailable, connection, write_transaction
+from commentd.web import inputs
+from commentd.web.origins import origin_of
+from commentd.web.scope import RequestScope
+
+log = logging.getLogger("commentd.web.admin")
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "admin"
+STATIC = Path(__file__).resolve().parent.parent / "static" / "admin"
+SESSION_COOKIE = "commentd_admin"
+LOGIN_COOKIE = "commentd_admin_login"
+PAGE_SIZE = 50
+THREADS_PAGE_SIZE = 100
+MAX_FORM_FIELDS = 600
+ID = "<comment_id:re:[0-9]{1,18}>"
+MESSAGE_ID = "<message_id:re:[0-9]{1,18}>"
+CSP = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+NOTICES = {
+    "approve": "Approved {n} comment(s).",
+    "delete": "Deleted {n} comment(s).",
+    "spam": "Marked {n} comment(s) as spam.",
+    "edit": "Saved the comment.",
+    "pin": "Pinned the comment.",
+    "unpin": "Unpinned the comment.",
+    "lock": "Locked the thread.",
+    "unlock": "Unlocked the thread.",
+    "retry": "The message will be sent again.",
+}
+BOTTLE_MESSAGES = {
+    400: "The request is malformed.",
+    403: "This file cannot be read.",
+    404: "There is no admin page at this address.",
+    405: "This address does not take that method.",
+    413: "The form is too large.",
+    416: "That range of the file cannot be sent.",
+    500: "Something went wrong on the server; it has been logged.",
+}
+BULK_ACTIONS = {"approve": "approve", "delete": "delete", "spam": "mark_spam"}
+
+_templates: dict[str, bottle.SimpleTemplate] = {}
+
+
+def render(name: str, **values: Any) -> str:
+    """Render ``templates/admin/<name>.tpl``; ``{{ }}`` escapes, only ``{{! }}`` does not."""
+    if name not in _templates:
+        _templates[name] = bottle.SimpleTemplate(name=name, lookup=[str(TEMPLATES)])
+    values.setdefault("csrf", None)
+    values.setdefault("nav", None)
+    values.setdefault("notice", None)
+    values.setdefault("when", _when)
+    values.setdefault("query", lambda **params: urlencode(params))
+    return _templates[name].render(**values)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def error_page(status: int, message: str, headers: dict[str, str] | None = None) -> str:
+    """An HTML error page with ``status`` set on the response."""
+    bottle.response.status = status
+    for name, value in (headers or {}).items():
+        bottle.response.set_header(name, value)
+    return render("error", title=bottle.HTTP_CODES.get(status, "Error"), message=message)
+
+
+def is_admin_path(path: str) -> bool:
+    return path == "/admin" or path.startswith("/admin/")
+
+
+class AdminScope:
+    """The admin routes' plugin: same-origin writes, a connection, HTML errors, headers."""
+
+    name = "commentd_admin_scope"
+    api = 2
+
+    def __init__(self, own_origins: frozenset[str]):
+        self.own_origins = own_origins
+
+    def same_origin(self, environ: dict) -> bool:
+        """Whether a write comes from a page of this server (or from no browser at all)."""
+        site = environ.get("HTTP_SEC_FETCH_SITE")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin:
+            return True
+        host = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin.lower() in self.own_origins | {host.lower()}
+
+    def apply(self, callback: Callable, route: bottle.Route) -> Callable:
+        @functools.wraps(callback)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            environ = bottle.request.environ
+            try:
+                if environ.get("REQUEST_METHOD") == "POST" and not self.same_origin(environ):
+                    raise Forbidden("Admin forms are taken only from this server's own pages.")
+                with connection():
+                    result = callback(*args, **kwargs)
+            except CommentdError as exc:
+                result = error_page(exc.status, exc.message, exc.headers)
+            except DatabaseUnavailable:
+                log.exception("database error")
+                result = error_page(503, "The database is unavailable; try again shortly.")
+                bottle.response.set_header("Retry-After", "1")
+            target = result if isinstance(result, bottle.HTTPResponse) else bottle.response
+            for name, value in HEADERS.items():
+                target.set_header(name, value)
+            if isinstance(result, str):
+                target.set_header("Content-Type", "text/html; charset=utf-8")
+            return result
+
+        return wrapper
+
+
+def read_form(environ: dict, limit: int) -> dict[str, list[str]]:
+    """An ``application/x-www-form-urlencoded`` body as lists of values."""
+    content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("Send the form as application/x-www-form-urlencoded.")
+    data = inputs.body_bytes(environ, limit)
+    try:
+        pairs = parse_qsl(
+            data.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeError, ValueError) as exc:
+        raise BadRequest("The form is not valid UTF-8 form data.", code="bad_request") from exc
+    values: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values.setdefault(key, []).append(value)
+    return values
+
+
+def _ids(values: list[str]) -> list[int]:
+    """The checked comments' ids; the service checks their number and range."""
+    if not all(value.isdigit() and len(value) <= 18 for value in values):
+        raise BadRequest("Comment ids are whole numbers.", code="bad_request")
+    return [int(value) for value in values]
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**6 else 1
+
+
+def _notice(params: dict[str, list[str]]) -> str | None:
+    template = NOTICES.get(inputs.one(params, "done") or "")
+    count = inputs.one(params, "n") or "1"
+    return template.format(n=int(count) if count.isdigit() else 1) if template else None
+
+
+def _see_other(path: str, **query: Any) -> str:
+    """A 303 to an admin page; ``query`` is rebuilt here, so no redirect can leave /admin."""
+    kept = {key: value for key, value in query.items() if value not in (None, "")}
+    bottle.response.status = 303
+    bottle.response.set_header("Location", path + (f"?{urlencode(kept)}" if kept else ""))
+    return ""
 
 
 def register(
     app: bottle.Bottle, site: Site, limiter: RateLimiter, addresses: AddressResolver
 ) -> None:
-    """Add the admin routes to ``app``."""
+    """Add the admin routes to ``app``, and make its errors under /admin HTML."""
+    config = site.config
+    limit = config.server.max_body_size
+    secure = config.public_url.lower().startswith("https://")
+    auth = AdminAuth(site.keys.admin_session, config.admin.session_lifetime, limiter)
+    own = frozenset(
+        {
+            origin_of(config.server.base_url),
+            f"http://127.0.0.1:{config.server.port}",
+            f"http://localhost:{config.server.port}",
+        }
+    )
+    scope = AdminScope(own)
+
+    def route(path: str, method: str = "GET") -> Callable[[Callable], Callable]:
+        return app.route(path, method=method, apply=[scope], skip=[RequestScope])
+
+    def environ() -> dict:
+        return bottle.request.environ
+
+    def client() -> Client:
+        return inputs.client(environ(), addresses)
+
+    def set_cookie(name: str, value: str, max_age: int) -> None:
+        bottle.response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path="/admin",
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+        )
+
+    def clear_cookie(name: str) -> None:
+        bottle.response.set_cookie(
+            name, "", max_age=0, path="/admin", httponly=True, samesite="strict", secure=secure
+        )
+
+    def current() -> Session | None:
+        return auth.session(bottle.request.get_cookie(SESSION_COOKIE))
+
+    def login_page(status: int = 200, message: str | None = None) -> str:
+        """The sign-in form; its CSRF token is bound to a random nonce in a cookie."""
+        if not admin_auth.password_is_set():
+            return render("setup", title="Set a password")
+        nonce = bottle.request.get_cookie(LOGIN_COOKIE) or ""
+        if not nonce.startswith("login-") or len(nonce) > 64:
+            nonce = auth.login_nonce()
+            set_cookie(LOGIN_COOKIE, nonce, admin_auth.LOGIN_NONCE_LIFETIME)
+        bottle.response.status = status
+        return render(
+            "login", title="Sign in", csrf=auth.csrf_token(nonce), message=message, nav=None
+        )
+
+    def signed_in_get(handler: Callable[..., str]) -> Callable[..., str]:
+        """A page for signed-in admins; others see the sign-in form (or the setup page)."""
+
+        @functools.wraps(handler)
+        def page(**kwargs: Any) -> str:
+            session = current()
+            if session is None:
+                if bottle.request.path != "/admin":
+                    return _see_other("/admin")
+                return login_page()
+            return handler(session, inputs.query(environ()), **kwargs)
+
+        return page
+
+    def signed_in_post(handler: Callable[..., str]) -> Callable[..., str]:
+        """A form post: refused unless signed in and carrying the session's CSRF token."""
+
+        @functools.wraps(handler)
+        def post(**kwargs: Any) -> str:
+            session = current()
+            if session is None:
+                raise Unauthorized("You are not signed in (or your session ended); sign in again.")
+            form = read_form(environ(), limit)
+            if not auth.check_csrf(session.id, inputs.one(form, "csrf")):
+                raise Forbidden("The form's security token is missing or wrong; reload the page.")
+            return handler(session, form, **kwargs)
+
+        return post
+
+    def page_values(session: Session, nav: str, params: dict[str, list[str]]) -> dict[str, Any]:
+        return {"csrf": auth.csrf_token(session.id), "nav": nav, "notice": _notice(params)}
+
+    # -- signing in and out -------------------------------------------------------------
+
+    @route("/admin/login", "POST")
+    def login() -> str:
+        if not admin_auth.password_is_set():
+            return render("setup", title="Set a password")
+        form = read_form(environ(), limit)
+        nonce = bottle.request.get_cookie(LOGIN_COOKIE) or ""
+        if not nonce.startswith("login-") or not auth.check_csrf(nonce, inputs.one(form, "csrf")):
+            raise Forbidden("The sign-in form expired or was not sent from this page; reload it.")
+        try:
+            cookie = auth.login(inputs.one(form, "password") or "", client())
+        except TooManyRequests as exc:
+            for name, value in exc.headers.items():
+                bottle.response.set_header(name, value)
+            return login_page(429, "Too many failed sign-ins from your network. " + exc.message)
+        except Unauthorized:
+            return login_page(401, "Wrong password.")
+        set_cookie(SESSION_COOKIE, cookie, config.admin.session_lifetime)
+        clear_cookie(LOGIN_COOKIE)
+        return _see_other("/admin")
+
+    @route("/admin/logout", "POST")
+    @signed_in_post
+    def logout(session: Session, form: dict[str, list[str]]) -> str:
+        auth.logout(session, client())
+        clear_cookie(SESSION_COOKIE)
+        return _see_other("/admin")
+
+    # -- the moderation queue -----------------------------------------------------------
+
+    @route("/admin")
+    @signed_in_get
+    def queue(session: Session, params: dict[str, list[str]]) -> str:
+        status = inputs.one(params, "status") or "pending"
+        thread = (inputs.one(params, "thread") or "").strip()
+        search = (inputs.one(params, "q") or "").strip()
+        number = _page_number(inputs.one(params, "page"))
+        moderation = site.moderation()
+        found = moderation.queue(
+            None if status == "all" else status,
+            thread=thread or None,
+            search=search or None,
+            limit=PAGE_SIZE,
+            offset=(number - 1) * PAGE_SIZE,
+        )
+        filters = {"status": status, "thread": thread, "q": search}
+        return render(
+            "queue",
+            title="Moderation queue",
+            page=found,
+            number=number,
+            pages=max(1, -(-found.total // PAGE_SIZE)),
+            counts=moderation.counts_by_status(),
+            statuses=("all", *QUEUE_STATUSES),
+            filters=filters,
+            link=lambda **changes: "/admin?" + urlencode({**filters, **changes}),
+            **page_values(session, "queue", params),
+        )
+
+    @route("/admin/comments", "POST")
+    @signed_in_post
+    def bulk(session: Session, form: dict[str, list[str]]) -> str:
+        action = inputs.one(form, "action") or ""
+        if action not in BULK_ACTIONS:
+            raise BadRequest("Choose approve, delete or spam.", code="bad_request")
+        method = getattr(site.moderation(), BULK_ACTIONS[action])
+        changed = method(_ids(form.get("ids", [])), auth.actor(client()))
+        return _see_other(
+            "/admin",
+            status=inputs.one(form, "status"),
+            thread=inputs.one(form, "thread"),
+            q=inputs.one(form, "q"),
+            page=inputs.one(form, "page"),
+            done=action,
+            n=len(changed),
+        )
+
+    # -- one comment --------------------------------------------------------------------
+
+    @route(f"/admin/comments/{ID}")
+    @signed_in_get
+    def comment(session: Session, params: dict[str, list[str]], comment_id: str) -> str:
+        found = site.moderation().comment(int(comment_id))
+        return render(
+            "comment",
+            title=f"Comment {found.id}",
+            comment=found,
+            values={"text": found.text, "author": found.author, "website": found.website},
+            message=None,
+            **page_values(session, "queue", params),
+        )
+
+    @route(f"/admin/comments/{ID}", "POST")
+    @signed_in_post
+    def edit(session: Session, form: dict[str, list[str]], comment_id: str) -> str:
+        moderation = site.moderation()
+        values = {name: inputs.one(form, name) or "" for name in ("text", "author", "website")}
+        try:
+            moderation.edit(int(comment_id), values, auth.actor(client()))
+        except BadRequest as exc:  # show the form again, with what was typed
+            bottle.response.status = exc.status
+            found = moderation.comment(int(comment_id))
+            return render(
+                "comment",
+                title=f"Comment {found.id}",
+                comment=found,
+                values=values,
+                message=exc.message,
+                **page_values(session, "queue", {}),
+            )
+        return _see_other(f"/admin/comments/{int(comment_id)}", done="edit")
+
+    @route(f"/admin/comments/{ID}/pin", "POST")
+    @signed_in_post
+    def pin(session: Session, form: dict[str, list[str]], comment_id: str) -> str:
+        pinned = inputs.one(form, "pinned") == "1"
+        site.moderation().pin(int(comment_id), pinned, auth.actor(client()))
+        return _see_other(f"/admin/comments/{int(comment_id)}", done="pin" if pinned else "unpin")
+
+    # -- threads ------------------------------------------------------------------------
+
+    @route("/admin/threads")
+    @signed_in_get
+    def threads(session: Session, params: dict[str, list[str]]) -> str:
+        number = _page_number(inputs.one(params, "page"))
+        rows = site.moderation().threads(
+            limit=THREADS_PAGE_SIZE + 1, offset=(number - 1) * THREADS_PAGE_SIZE
+        )
+        return render(
+            "threads",
+            title="Threads",
+            rows=rows[:THREADS_PAGE_SIZE],
+            number=number,
+            more=len(rows) > THREADS_PAGE_SIZE,
+            link=lambda **changes: "/admin/threads?" + urlencode(changes),
+            **page_values(session, "threads", params),
+        )
+
+    @route("/admin/threads/lock", "POST")
+    @signed_in_post
+    def lock(session: Session, form: dict[str, list[str]]) -> str:
+        raw = inputs.one(form, "thread") or ""
+        if not raw.isdigit():
+            raise BadRequest("Name the thread to lock or unlock.", code="bad_request")
+        locked = inputs.one(form, "locked") == "1"
+        site.moderation().lock(int(raw), locked, auth.actor(client()))
+        return _see_other("/admin/threads", done="lock" if locked else "unlock")
+
+    # -- the audit log ------------------------------------------------------------------
+
+    @route("/admin/audit")
+    @signed_in_get
+    def audit_log(session: Session, params: dict[str, list[str]]) -> str:
+        number = _page_number(inputs.one(params, "page"))
+        rows = audit.entries(limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+        return render(
+            "audit",
+            title="Audit log",
+            rows=[(entry, audit.detail_of(entry)) for entry in rows[:PAGE_SIZE]],
+            number=number,
+            more=len(rows) > PAGE_SIZE,
+            link=lambda **changes: "/admin/audit?" + urlencode(changes),
+            **page_values(session, "audit", params),
+        )
+
+    # -- the mail outbox ----------------------------------------------------------------
+
+    @route("/admin/outbox")
+    @signed_in_get
+    def outbox_page(session: Session, params: dict[str, list[str]]) -> str:
+        status = inputs.one(params, "status") or ""
+        number = _page_number(inputs.one(params, "page"))
+        rows = outbox.messages(status or None, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+        return render(
+            "outbox",
+            title="Outbox",
+            rows=rows[:PAGE_SIZE],
+            counts=outbox.counts(),
+            status=status,
+            number=number,
+            more=len(rows) > PAGE_SIZE,
+            link=lambda **changes: "/admin/outbox?" + urlencode({"status": status, **changes}),
+            **page_values(session, "outbox", params),
+        )
+
+    @route(f"/admin/outbox/{MESSAGE_ID}/retry", "POST")
+    @signed_in_post
+    def retry(session: Session, form: dict[str, list[str]], message_id: str) -> str:
+        message = outbox.retry(int(message_id))
+        with write_transaction():
+            audit.record(auth.actor(client()), "retry", "outbox", message.id)
+        return _see_other("/admin/outbox", done="retry")
+
+    # -- files and errors ---------------------------------------------------------------
+
+    @route("/admin/static/<filename:re:[A-Za-z0-9_-]+[.][a-z]+>")
+    def static(filename: str) -> bottle.HTTPResponse:
+        return bottle.static_file(filename, root=str(STATIC))
+
+    def html_errors(json_errors: Callable[[bottle.HTTPError], str]) -> Callable:
+        def handle(res: bottle.HTTPError) -> str:
+            """Errors bottle raises itself (no route, wrong method, a bug): HTML under /admin."""
+            if not is_admin_path(bottle.request.path):
+                return json_errors(res)
+            if res.status_code >= 500 and res.traceback:
+                log.error("unhandled error\n%s", res.traceback)
+            for name, value in HEADERS.items():
+                res.set_header(name, value)
+            res.set_header("Content-Type", "text/html; charset=utf-8")
+            message = BOTTLE_MESSAGES.get(res.status_code, "This request cannot be answered.")
+            return render("error", title=res.status_line, message=message)
+
+        return handle
+
+    # bottle allows one default handler (the API's JSON one): admin pages hook in per status
+    for status in BOTTLE_MESSAGES:
+        previous = app.error_handler.get(status, app.default_error_handler)
+        app.error_handler[status] = html_errors(previous)

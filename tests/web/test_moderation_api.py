@@ -179,8 +179,12 @@ class TestBotTraps:
         res = client.post_comment(text="I am a bot", homepage="http://bot.example")
         assert res.status == 201
         assert res.json["comment"]["status"] == "pending"
-        assert status_of(res.json["comment"]["id"]) == Status.SPAM
+        cid = res.json["comment"]["id"]
+        assert status_of(cid) == Status.SPAM
         assert client.thread().json["comments"] == []
+        assert client.get(f"/api/comments/{cid}").status == 404
+        mine = client.get(f"/api/comments/{cid}", token=res.json["token"])
+        assert (mine.status, mine.json["comment"]["status"]) == (200, "pending")
 
     def test_a_form_sent_at_once_is_spam(self, built):
         client, _ = built

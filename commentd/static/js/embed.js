@@ -14,6 +14,8 @@ const EN = {
   optional: "optional", required: "required", email_private: "never shown",
   notify: "Notify me of replies by email",
   moderated: "Comments are reviewed before they appear.",
+  moderated_some: "Your comment may be held for moderation before it appears.",
+  pinned: "Pinned",
   preview: "Preview", edit_text: "Edit", submit: "Post comment", posting: "Posting…",
   posted: "Comment posted", saved: "Comment updated", removed: "Comment deleted",
   reply: "Reply", edit: "Edit", delete: "Delete", cancel: "Cancel", save: "Save",
@@ -42,6 +44,9 @@ const EN = {
   error_invalid_parent: "The comment you are replying to no longer exists.",
   error_thread_locked: "This thread is closed.",
   error_rate_limited: "You are posting too fast. Please wait a moment.",
+  error_blocked: "This comment cannot be accepted here.",
+  error_too_many_links: "This comment has too many links. Please remove some.",
+  error_duplicate_comment: "You already posted this comment here.",
   error_origin_not_allowed: "This site is not allowed to post comments to this server.",
   error_edit_expired: "The time to edit this comment is over.",
   error_own_comment: "You cannot vote on your own comment.",
@@ -51,7 +56,8 @@ const EN = {
 };
 const ALIAS = {
   payload_too_large: "too_long", token_required: "edit_expired", invalid_token: "edit_expired",
-  token_mismatch: "edit_expired", comment_deleted: "not_found", comment_not_found: "not_found", http_429: "rate_limited"
+  token_mismatch: "edit_expired", comment_deleted: "not_found", comment_not_found: "not_found",
+  http_413: "too_long", http_429: "rate_limited", http_503: "unavailable"
 };
 const HELP = [["*…*", "italic"], ["**…**", "bold"], ["~~…~~", "strike"], ["[…](https://…)", "link"],
   ["`…`", "code"], ["> …", "quote"], ["- …", "list"], ["```\n…\n```", "block"]];
@@ -175,7 +181,7 @@ function mount(el, o = {}) {
   // Intl objects are made now, while the network is busy: their first use is slow.
   const S = {}, t = translator(S, lang), rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
-  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, tk = {}, vt = {}, cfg, root, thread, more, live, heading;
+  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, tk = {}, vt = {}, cfg, mod, root, thread, more, live, heading;
   const names = new Map();
   const uid = () => `cd${no}-${++ids}`;
   const $ = id => sr.getElementById("c" + id);
@@ -246,7 +252,9 @@ function mount(el, o = {}) {
       const time = link.firstChild;
       time.dateTime = c.created;
       time.textContent = ago(c.created);
-      put(head, c.modified && h("span", { class: "cd-edited", title: dtf.format(new Date(c.modified)) }, t("edited")),
+      if (c.pinned) a.classList.add("cd-is-pinned");
+      put(head, c.pinned && h("span", { class: "cd-pinned" }, t("pinned")),
+        c.modified && h("span", { class: "cd-edited", title: dtf.format(new Date(c.modified)) }, t("edited")),
         parent && h("a", { class: "cd-parent", href: "#c" + c.parent }, t("in_reply_to", { name: parent })));
       body.innerHTML = c.html;
       if (pending) {
@@ -276,7 +284,8 @@ function mount(el, o = {}) {
     const p = c.parent && $(c.parent), pd = p ? +p.dataset.depth : 0;
     const box = !p ? thread : pd < cfg.max_depth ? repliesOf(p) : p.parentNode;
     const a = node(c, p ? Math.min(pd + 1, cfg.max_depth) : 1, box === thread ? null : +box.parentNode.dataset.id);
-    box === thread && sort === "newest" ? box.prepend(a) : box.append(a);
+    // Newest first puts it on top, under the pinned comments.
+    box.insertBefore(a, box === thread && sort === "newest" ? box.querySelector(":scope>:not(.cd-is-pinned)") : null);
     titles();
     sr.querySelector(".cd-empty")?.remove();
     return a;
@@ -307,7 +316,12 @@ function mount(el, o = {}) {
         field(f, "email", "email", "email", cfg.require_email, "email", 254),
         field(f, "website", "website", "url", false, "url", 512)),
       h("label", { class: "cd-check" }, h("input", { type: "checkbox", name: "notify", disabled: !email }), " ", t("notify")),
-      !parent && cfg.moderation === "all" && h("p", { class: "cd-hint" }, t("moderated")),
+      // A honeypot for bots: off-screen, out of the tab order and of the accessibility tree.
+      h("div", { class: "cd-hp", "aria-hidden": "true" }, h("label", { for: f.id + "h" }, "Homepage"),
+        h("input", { id: f.id + "h", name: "homepage", type: "text", tabindex: -1, autocomplete: "off", "aria-hidden": "true" })),
+      !parent && mod.includes("all") && h("p", { class: "cd-hint" }, t("moderated")),
+      !parent && !mod.includes("all") && (mod.includes("first") || mod.includes("links")) &&
+        h("p", { class: "cd-hint" }, t("moderated_some")),
       ...actions(f, parent && h("button", { type: "button", class: "cd-cancel" }, t("cancel")),
         h("button", { type: "button", class: "cd-preview" }, t("preview")),
         h("button", { type: "submit", class: "cd-submit" }, t("submit"))));
@@ -355,7 +369,8 @@ function mount(el, o = {}) {
     for (const x of [E.text, E.author, E.email]) if (x.required && !x.value.trim()) return fail(f, { code: "required", field: x.name });
     if (f.cdKey?.[0] !== text) f.cdKey = [text, uuid()]; // a retry of the same text reuses its key
     const body = { text, author: E.author.value || null, email: email || null, website: E.website.value || null,
-      notify: E.notify.checked && !!email, title, parent: f.cdParent || null };
+      notify: E.notify.checked && !!email, title, parent: f.cdParent || null,
+      form_stamp: cfg.form_stamp || null, homepage: E.homepage.value };
     await busy(f.querySelector(".cd-submit"), t("posting"), async () => {
       try {
         const { comment: c, token } = await api("comments?uri=" + encodeURIComponent(uri), { method: "POST", body, key: f.cdKey[1], signal });
@@ -517,6 +532,7 @@ function mount(el, o = {}) {
     const [loaded, c] = await Promise.all([strings(lang, o.strings), api("config", { signal }).catch(() => ({})), styled]);
     Object.assign(S, loaded);
     cfg = { max_depth: 6, ...c };
+    mod = [].concat(cfg.moderation || []); // a list of rules (older servers: one string)
     const sid = uid(), mq = matchMedia("(prefers-color-scheme: dark)");
     // The resolved theme goes on the host too, so one :host([data-cd-theme=dark]) rule set serves
     // both data-theme="dark" and the system's preference.

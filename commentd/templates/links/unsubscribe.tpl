@@ -1,0 +1,9 @@
+% rebase('links/layout.tpl', title=title, style=style)
+% if done:
+<p>You will get no more reply notifications for {{where}}.</p>
+% else:
+<p>Stop mails about replies to your comments on {{where}}?</p>
+<form method="post">
+<button type="submit">Unsubscribe</button>
+</form>
+% end
