@@ -29,7 +29,19 @@ FILE_ROUTES = {
     ("GET", "/js/i18n/{filename}"),
 }
 # Codes that never reach an HTTP client (raised at start-up and by the CLI).
-NOT_HTTP_CODES = {"config_error"}
+# Raised by the CLI only: never in an HTTP response, so not in the OpenAPI error schema.
+NOT_HTTP_CODES = {
+    "config_error",
+    "already_banned",
+    "ban_not_found",
+    "unknown_format",
+    "invalid_file",
+    "invalid_xml",
+    "unsafe_xml",
+    "file_exists",
+    "not_sqlite",
+    "backup_failed",
+}
 
 
 @pytest.fixture(scope="module")

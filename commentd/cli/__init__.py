@@ -16,8 +16,13 @@ from commentd.version import __version__
 
 @click.group()
 @click.version_option(__version__, prog_name="commentd")
-def cli() -> None:
-    """commentd: a self-hosted comment engine."""
+@CONFIG_OPTION
+def cli(config_path: str | None) -> None:
+    """commentd: a self-hosted comment engine.
+
+    --config works here for every command (commentd --config F comments list) or on the
+    command itself.
+    """
 
 
 @cli.command()
@@ -127,11 +132,27 @@ def init(
 
 
 def _register_groups() -> None:
-    """Add the command groups that live in modules of their own."""
-    from commentd.cli import admin, mail, moderate
+    """Add the commands and groups that live in modules of their own."""
+    from commentd.cli import admin, bans, data, mail, maintenance, moderate
 
-    for group in (moderate.comments, moderate.threads, mail.mail, mail.outbox, admin.admin):
-        cli.add_command(group)
+    for command in (
+        moderate.comments,
+        moderate.threads,
+        bans.ban,
+        bans.unban,
+        bans.bans,
+        data.import_command,
+        data.export_command,
+        data.backup_command,
+        maintenance.stats,
+        maintenance.purge,
+        maintenance.privacy_group,
+        maintenance.check,
+        mail.mail,
+        mail.outbox,
+        admin.admin,
+    ):
+        cli.add_command(command)
 
 
 _register_groups()

@@ -23,7 +23,17 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+def _group_config() -> str | None:
+    """The ``--config`` given to ``commentd`` itself (``commentd --config F comments list``)."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return None
+    return context.find_root().params.get("config_path")
+
+
 def _load(config_path: str | None, overrides: dict | None = None) -> Config:
+    """The command's ``--config``, else the group's, else $COMMENTD_CONFIG, else defaults."""
+    config_path = config_path or _group_config()
     try:
         return load_config(config_path, overrides=overrides or {})
     except CommentdError as exc:

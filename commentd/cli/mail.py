@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from commentd.cli.common import CONFIG_OPTION, open_site_for, run_service
+from commentd.cli.output import JSON_OPTION, emit_json, table
 from commentd.errors import CommentdError
 from commentd.services import mail as mail_service
 from commentd.services import outbox as outbox_service
@@ -54,7 +55,8 @@ def outbox() -> None:
     help="Only messages in this state (default: all).",
 )
 @click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
-def list_messages(config_path: str | None, status: str | None, limit: int) -> None:
+@JSON_OPTION
+def list_messages(config_path: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """List queued, sent and failed messages, newest first."""
     open_site_for(config_path)
 
@@ -62,12 +64,43 @@ def list_messages(config_path: str | None, status: str | None, limit: int) -> No
         return outbox_service.messages(status, limit=limit), outbox_service.counts()
 
     found, counts = run_service(rows)
-    for message in found:
-        when = message.sent if message.sent else message.next_attempt
-        click.echo(
-            f"{message.id}\t{message.status}\t{message.kind}\t{message.recipient}\t"
-            f"attempts={message.attempts}\t{when:%Y-%m-%d %H:%M:%S}\t{message.last_error or ''}"
+    if as_json:
+        emit_json(
+            {
+                "counts": counts,
+                "messages": [
+                    {
+                        "id": m.id,
+                        "status": m.status,
+                        "kind": m.kind,
+                        "recipient": m.recipient,
+                        "attempts": m.attempts,
+                        "created": m.created,
+                        "next_attempt": m.next_attempt,
+                        "sent": m.sent,
+                        "last_error": m.last_error,
+                    }
+                    for m in found
+                ],
+            }
         )
+        return
+    table(
+        ("ID", "STATUS", "KIND", "TO", "ATTEMPTS", "SENT OR DUE", "LAST ERROR"),
+        [
+            (
+                m.id,
+                m.status,
+                m.kind,
+                m.recipient,
+                m.attempts,
+                m.sent or m.next_attempt,
+                m.last_error,
+            )
+            for m in found
+        ],
+        widths={3: 40, 6: 60},
+    )
     summary = ", ".join(f"{count} {name}" for name, count in counts.items())
     click.echo(f"{len(found)} shown; {summary}", err=True)
 

@@ -89,6 +89,7 @@ class ModerationService:
         search: str | None = None,
         limit: int = 50,
         offset: int = 0,
+        since: dt.datetime | None = None,
     ) -> QueuePage:
         """Comments for moderators: filtered by status and thread uri, searched in text,
         author and email; pending first in age order, other statuses newest first."""
@@ -103,6 +104,8 @@ class ModerationService:
             query = query.where(Comment.status == Status(status))
         if thread:
             query = query.where(Thread.uri == thread)
+        if since is not None:
+            query = query.where(Comment.created >= since)
         if search:
             term = search.strip()
             query = query.where(
@@ -126,14 +129,20 @@ class ModerationService:
         counts.update({Status(status).value: count for status, count in rows.tuples()})
         return counts
 
-    def threads(self, limit: int = 100, offset: int = 0) -> list[ThreadSummary]:
-        """Threads, the most recently started first, with their counts."""
+    def threads(
+        self, limit: int = 100, offset: int = 0, search: str | None = None
+    ) -> list[ThreadSummary]:
+        """Threads, the most recently started first, with their counts; ``search`` matches
+        the uri or the title."""
         approved = fn.SUM(Case(None, [(Comment.status == Status.APPROVED, 1)], 0))
         pending = fn.SUM(Case(None, [(Comment.status == Status.PENDING, 1)], 0))
+        rows = Thread.select(Thread, approved.alias("approved"), pending.alias("pending")).join(
+            Comment, JOIN.LEFT_OUTER
+        )
+        if search:
+            rows = rows.where(Thread.uri.contains(search) | Thread.title.contains(search))
         rows = (
-            Thread.select(Thread, approved.alias("approved"), pending.alias("pending"))
-            .join(Comment, JOIN.LEFT_OUTER)
-            .group_by(Thread)
+            rows.group_by(Thread)
             .order_by(Thread.created.desc(), Thread.id.desc())
             .limit(limit)
             .offset(offset)
@@ -282,3 +291,41 @@ class ModerationService:
                 actor, "lock" if locked else "unlock", "thread", thread.id, {"uri": thread.uri}
             )
         return thread
+
+    def rename(self, old: str, new: str, actor: Actor) -> Thread:
+        """A page moved: give its thread the new uri, or merge it into the thread there."""
+        new = validation.uri(new)
+        with write_transaction():
+            source = self.thread(old)
+            if source.uri == new:
+                return source
+            target = Thread.get_or_none(Thread.uri == new)
+            if target is None:
+                source.uri = new
+                source.version = source.version + 1
+                source.save(only=[Thread.uri, Thread.version])
+                audit.record(actor, "rename", "thread", source.id, {"from": old, "to": new})
+                return source
+            moved = Comment.update(thread=target.id).where(Comment.thread == source.id).execute()
+            if source.created < target.created:
+                target.created = source.created
+            target.title = target.title or source.title
+            target.version = target.version + 1
+            target.save()
+            source.delete_instance()
+            audit.record(
+                actor, "merge", "thread", target.id, {"from": old, "to": new, "comments": moved}
+            )
+            return target
+
+    def delete_thread(self, key: int | str, actor: Actor) -> int:
+        """Delete a thread and every comment in it; returns how many comments went."""
+        with write_transaction():
+            thread = self.thread(key)
+            count = Comment.select().where(Comment.thread == thread.id).count()
+            Comment.delete().where(Comment.thread == thread.id).execute()
+            thread.delete_instance()
+            audit.record(
+                actor, "delete", "thread", thread.id, {"uri": thread.uri, "comments": count}
+            )
+        return count

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from commentd.config import Config
 from commentd.errors import Forbidden
+from commentd.services import bans
 from commentd.services.clients import Client
 from commentd.services.spam import SpamChecker, Submission
 from commentd.storage.models import Comment, Status, utcnow
@@ -106,22 +107,26 @@ class Screener:
         return age is None or age < self.settings.min_submit_time
 
     def blocklisted(self, submission: Submission, client: Client) -> bool:
-        """Whether a blocklist names the text, author, website, email or client network."""
-        if self.words is not None:
+        """Whether the config's blocklists or the bans (``commentd ban``) name the text,
+        author, website, email or client network."""
+        banned = bans.lists()
+        words = self.words
+        if banned.words:
+            words = _word_pattern(self.settings.blocked_words + banned.words)
+        if words is not None:
             said = "\n".join(
                 part or "" for part in (submission.text, submission.author, submission.website)
             )
-            if self.words.search(said.lower()):
+            if words.search(said.lower()):
                 return True
         email = (submission.email or "").lower()
-        if email and (
-            email in self.blocked_addresses
-            or any(email.endswith(domain) for domain in self.blocked_domains)
-        ):
-            return True
-        return bool(self.settings.blocked_networks) and client.within(
-            self.settings.blocked_networks
-        )
+        if email:
+            addresses = self.blocked_addresses | {e for e in banned.emails if e[0] != "@"}
+            domains = self.blocked_domains + tuple(e for e in banned.emails if e[0] == "@")
+            if email in addresses or any(email.endswith(domain) for domain in domains):
+                return True
+        networks = self.settings.blocked_networks + banned.networks
+        return bool(networks) and client.within(networks)
 
     def held_by_rules(self, submission: Submission, html: str) -> bool:
         """Whether the moderation mode holds this comment for approval."""

@@ -176,4 +176,16 @@ class UsedToken(BaseModel):
     expires = DateTimeField(index=True)
 
 
-MODELS = (Setting, Thread, Comment, Vote, RateHit, AuditEntry, OutboxMessage, UsedToken)
+class Ban(BaseModel):
+    """Who or what may not comment: an email (or ``@domain``), a network, or a word."""
+
+    kind = CharField(max_length=8)
+    value = CharField(max_length=256)
+    created = DateTimeField(default=utcnow)
+    reason = CharField(max_length=256, null=True)
+
+    class Meta:
+        indexes = ((("kind", "value"), True),)
+
+
+MODELS = (Setting, Thread, Comment, Vote, RateHit, AuditEntry, OutboxMessage, UsedToken, Ban)

@@ -19,6 +19,7 @@ from commentd.services import mail, outbox
 from commentd.services.site import open_site
 from commentd.storage.database import connection
 from commentd.storage.models import OutboxMessage, utcnow
+from tests.cli.helpers import table_rows
 from tests.net import free_port, wait_for
 from tests.services.test_mail import Mailbox, mailbox  # noqa: F401 - a fixture
 
@@ -124,12 +125,12 @@ def test_outbox_list_retry_and_run(runner, ini, mailbox):  # noqa: F811
 
     result = runner.invoke(cli, ["outbox", "list", "--status", "failed", "--config", path])
     assert result.exit_code == 0, result.output
-    line = result.stdout.strip()
-    assert line.startswith(f"{message_id}\tfailed\temail\t{ADMIN}\tattempts=1\t")
-    assert "550 not today" in line
+    [row] = table_rows(result.stdout.splitlines())
+    assert row[:5] == [str(message_id), "failed", "email", ADMIN, "1"]
+    assert "550 not today" in row[6]
     assert "0 pending, 0 sent, 1 failed" in result.stderr
     result = runner.invoke(cli, ["outbox", "list", "--status", "pending", "--config", path])
-    assert result.stdout == ""
+    assert table_rows(result.stdout.splitlines()) == []
 
     result = runner.invoke(cli, ["outbox", "retry", str(message_id), "--config", path])
     assert result.exit_code == 0, result.output
@@ -139,8 +140,9 @@ def test_outbox_list_retry_and_run(runner, ini, mailbox):  # noqa: F811
     assert "now 0 pending, 1 sent, 0 failed" in result.output
     assert [r.message["Subject"] for r in mailbox.received] == ["Queued"]
 
-    result = runner.invoke(cli, ["outbox", "list", "--config", path])
-    assert f"{message_id}\tsent\temail" in result.stdout
+    result = runner.invoke(cli, ["outbox", "list", "--config", path, "--json"])
+    [sent] = json.loads(result.stdout)["messages"]
+    assert (sent["id"], sent["status"], sent["kind"]) == (message_id, "sent", "email")
     result = runner.invoke(cli, ["outbox", "retry", str(message_id), "--config", path])
     assert result.exit_code == 1
     assert "only failed ones can be retried" in result.output
@@ -154,12 +156,14 @@ def test_a_down_server_ends_failed_and_visible(runner, ini):
     message_id = queue_mail(path)
     runner.invoke(cli, ["outbox", "run", "--once", "--config", path])
     result = runner.invoke(cli, ["outbox", "list", "--config", path])
-    assert f"{message_id}\tpending\temail\t{ADMIN}\tattempts=1" in result.stdout
-    assert "ConnectionRefusedError" in result.stdout
+    [row] = table_rows(result.stdout.splitlines())
+    assert row[:5] == [str(message_id), "pending", "email", ADMIN, "1"]
+    assert "ConnectionRefusedError" in row[6]
     time.sleep(1.1)
     runner.invoke(cli, ["outbox", "run", "--once", "--config", path])
     result = runner.invoke(cli, ["outbox", "list", "--status", "failed", "--config", path])
-    assert f"{message_id}\tfailed\temail\t{ADMIN}\tattempts=2" in result.stdout
+    [row] = table_rows(result.stdout.splitlines())
+    assert row[:5] == [str(message_id), "failed", "email", ADMIN, "2"]
 
 
 # -- a worker killed while sending ---------------------------------------------------------

@@ -51,6 +51,7 @@ def test_migrated_schema_equals_the_models(database_url):
         "audit_entry",
         "outbox_message",
         "used_token",
+        "ban",
     }
     assert migrated == from_models
 

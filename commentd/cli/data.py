@@ -1,0 +1,114 @@
+"""``commentd import``, ``export`` and ``backup``: moving data in and out."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from commentd.cli.common import CONFIG_OPTION, open_site_for
+from commentd.errors import CommentdError
+from commentd.services.backup import backup as backup_database
+from commentd.services.export import ExportCounts, lines
+from commentd.services.importers import FORMATS, Importer
+from commentd.storage.database import connection
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@CONFIG_OPTION
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("auto", *FORMATS)),
+    default="auto",
+    show_default=True,
+    help="The file's format; auto detects it.",
+)
+@click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing.")
+@click.option(
+    "--pingbacks",
+    type=click.Choice(("skip", "keep")),
+    default="skip",
+    show_default=True,
+    help="WordPress pingbacks and trackbacks: leave them out or keep them as comments.",
+)
+def import_command(
+    file: Path, config_path: str | None, fmt: str, dry_run: bool, pingbacks: str
+) -> None:
+    """Import comments from a Disqus, WordPress or commentd export, or an Isso database."""
+    site = open_site_for(config_path)
+    importer = Importer(site.config, site.keys)
+    show_bar = sys.stderr.isatty()
+    # Off a terminal there is no bar at all (click would print its label to standard output).
+    bar_context = (
+        click.progressbar(length=file.stat().st_size, label="importing", file=sys.stderr)
+        if show_bar
+        else contextlib.nullcontext()
+    )
+    with bar_context as bar, connection():
+        try:
+            summary = importer.run(
+                file,
+                format=fmt,
+                dry_run=dry_run,
+                progress=bar.update if show_bar else None,
+                keep_pings=pingbacks == "keep",
+            )
+        except CommentdError as exc:
+            raise click.ClickException(exc.message) from exc
+    verb = "would import" if dry_run else "imported"
+    click.echo(
+        f"{verb} {summary.comments_imported} comments in {summary.threads_created} new threads "
+        f"({summary.format}); already there: {summary.comments_existing} comments, "
+        f"{summary.threads_existing} threads"
+        + (f"; {summary.votes_imported} votes" if summary.votes_imported else "")
+    )
+    if summary.skipped:
+        click.echo(f"skipped {summary.skipped_total}:")
+        for reason, count in summary.skipped.most_common():
+            click.echo(f"  {count:>7}  {reason}")
+
+
+@click.command("export")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@CONFIG_OPTION
+def export_command(file: Path | None, config_path: str | None) -> None:
+    """Write everything (threads, comments, votes, settings; no secrets) as JSON Lines.
+
+    Without FILE, the export goes to standard output.
+    """
+    open_site_for(config_path)
+    counts = ExportCounts()
+    with connection():
+        if file is None:
+            for line in lines(counts):
+                click.echo(line, nl=False)
+        else:
+            partial = file.with_name(file.name + ".partial")
+            try:
+                with open(partial, "w", encoding="utf-8") as handle:
+                    handle.writelines(lines(counts))
+                partial.replace(file)
+            except OSError as exc:
+                partial.unlink(missing_ok=True)
+                raise click.ClickException(f"cannot write {file}: {exc.strerror}.") from exc
+    click.echo(
+        f"exported {counts.threads} threads, {counts.comments} comments, {counts.votes} votes",
+        err=True,
+    )
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@CONFIG_OPTION
+def backup_command(file: Path, config_path: str | None) -> None:
+    """Copy the live SQLite database to FILE, consistently, without stopping the server."""
+    site = open_site_for(config_path)
+    try:
+        size = backup_database(site.config, file)
+    except CommentdError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"wrote {file} ({size:,} bytes)")

@@ -1,0 +1,381 @@
+"""Importing comments from Disqus, WordPress, Isso and commentd's own export.
+
+Each format's reader yields source-neutral records (``records.py``); ``Importer`` writes them.
+Writing is idempotent (every comment remembers a keyed hash of its source and source id, in the
+unique ``idempotency_key`` column, so a second run adds nothing), goes in batches of short
+transactions (a live server keeps answering), and one bad record is skipped with its reason
+instead of aborting the import. HTML bodies go through the same sanitizer as new comments.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from peewee import Case
+
+from commentd.config import Config
+from commentd.errors import CommentdError, ValidationError
+from commentd.services import validation
+from commentd.services.clients import anonymize_ip
+from commentd.services.comments import bump_version
+from commentd.services.importers import disqus, isso, jsonl, wordpress
+from commentd.services.importers.htmltext import html_to_text, modern_tags, plain_to_html
+from commentd.services.importers.records import CommentRecord, Record, Skipped, ThreadRecord
+from commentd.services.keys import Keys, keyed_hash
+from commentd.services.render import render
+from commentd.storage.database import write_transaction
+from commentd.storage.models import Comment, Status, Thread, Vote, utcnow
+
+FORMATS = ("disqus", "wordpress", "isso", "json")
+BATCH = 500
+RECENT = 50_000  # source comment ids remembered for linking replies
+SNIFF = 4096
+
+
+@dataclass
+class Summary:
+    """What an import did (or, dry, would do)."""
+
+    format: str
+    dry_run: bool
+    threads_created: int = 0
+    threads_existing: int = 0
+    comments_imported: int = 0
+    comments_existing: int = 0
+    votes_imported: int = 0
+    skipped: collections.Counter = field(default_factory=collections.Counter)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+
+def detect(path: Path) -> str:
+    """The format of the file at ``path``, from its first bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(SNIFF)
+    if head.startswith(isso.SQLITE_MAGIC):
+        return "isso"
+    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("{"):
+        return "json"
+    if text.startswith("<"):
+        if "<disqus" in text:
+            return "disqus"
+        if "<rss" in text and "wordpress.org/export" in text:
+            return "wordpress"
+    raise ValidationError(
+        f"Cannot tell the file's format; give it with --format ({', '.join(FORMATS)}).",
+        code="unknown_format",
+    )
+
+
+class CountingReader:
+    """A binary file that counts the bytes read from it (for a progress bar)."""
+
+    def __init__(self, handle: BinaryIO, progress: Callable[[int], None] | None):
+        self.handle = handle
+        self.progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        if self.progress is not None and data:
+            self.progress(len(data))
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.handle.readline(size)
+        if self.progress is not None and data:
+            self.progress(len(data))
+        return data
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    if not value:
+        return None
+    value = "".join(ch for ch in value if ch.isprintable()).strip()
+    return value[:limit] or None
+
+
+def _website(value: str | None) -> str | None:
+    try:
+        return validation.website(value) if value else None
+    except CommentdError:
+        return None
+
+
+def _email(value: str | None) -> str | None:
+    try:
+        return validation.email(value, required=False) if value else None
+    except CommentdError:
+        return None
+
+
+@dataclass
+class _ImportState:
+    """What one import run remembers. Memory stays bounded: the source's comment ids seen
+    recently are kept (replies usually follow their parents closely), older ones are looked
+    up again by their unique import key."""
+
+    source: str
+    threads: dict[str, int | None] = field(default_factory=dict)
+    recent: collections.OrderedDict[str, tuple[int, int]] = field(
+        default_factory=collections.OrderedDict
+    )
+    orphans: list[tuple[int, int, str]] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)
+    existing: set[str] = field(default_factory=set)
+    pending: list[tuple[dict, str, str | None]] = field(default_factory=list)
+
+    def remember(self, key: str, comment_id: int, thread_id: int) -> None:
+        self.recent[key] = (comment_id, thread_id)
+        self.recent.move_to_end(key)
+        if len(self.recent) > RECENT:
+            self.recent.popitem(last=False)
+
+    def find(self, importer: Importer, key: str) -> tuple[int, int] | None:
+        """(our id, thread id) for the source's comment ``key``, imported now or before."""
+        if key in self.recent:
+            return self.recent[key]
+        found = (
+            Comment.select(Comment.id, Comment.thread)
+            .where(Comment.idempotency_key == importer._key(self.source, key))
+            .first()
+        )
+        if found is None:
+            return None
+        self.remember(key, found.id, found.thread_id)
+        return found.id, found.thread_id
+
+
+class Importer:
+    """Writes one file's records into the database."""
+
+    def __init__(self, config: Config, keys: Keys, clock: Callable[[], dt.datetime] = utcnow):
+        self.config = config
+        self.keys = keys
+        self.clock = clock
+
+    def run(
+        self,
+        path: Path,
+        format: str = "auto",
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+        keep_pings: bool = False,
+    ) -> Summary:
+        """Import ``path``; ``progress`` is called with the number of bytes read so far."""
+        path = Path(path)
+        if not path.is_file():
+            raise ValidationError(f"No file {path}.", code="invalid_file")
+        if format == "auto":
+            format = detect(path)
+        if format not in FORMATS:
+            raise ValidationError(
+                f"Unknown format {format!r}; use one of {', '.join(FORMATS)}.",
+                code="unknown_format",
+            )
+        summary = Summary(format, dry_run)
+        if format == "isso":
+            self._write(isso.read(path), summary, source="isso")
+            if progress is not None:
+                progress(path.stat().st_size)
+            return summary
+        with open(path, "rb") as handle:
+            reader = CountingReader(handle, progress)
+            if format == "disqus":
+                records: Iterator[Record] = disqus.read(reader)
+            elif format == "wordpress":
+                records = wordpress.read(reader, keep_pings=keep_pings)
+            else:
+                records = jsonl.read(reader)
+            self._write(records, summary, source=format)
+        return summary
+
+    # -- writing ------------------------------------------------------------------------
+
+    def _key(self, source: str, key: str) -> str:
+        return keyed_hash(self.keys.idempotency, f"import\n{source}\n{key}", 64)
+
+    def _write(self, records: Iterator[Record], summary: Summary, source: str) -> None:
+        state = _ImportState(source)
+        batch: list[Record] = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            if summary.dry_run:
+                self._batch(batch, summary, state, dry=True)
+            else:
+                with write_transaction():
+                    self._batch(batch, summary, state, dry=False)
+            batch.clear()
+
+        for record in records:
+            batch.append(record)
+            if len(batch) >= BATCH:
+                flush()
+        flush()
+        if summary.dry_run:
+            return
+        with write_transaction():
+            for child_id, thread_id, parent_key in state.orphans:
+                parent = state.find(self, parent_key)
+                if parent is not None and parent[0] != child_id and parent[1] == thread_id:
+                    Comment.update(parent=parent[0]).where(Comment.id == child_id).execute()
+            for thread_id in state.touched:
+                bump_version(thread_id)
+
+    def _batch(self, batch: list[Record], summary: Summary, state: _ImportState, dry: bool):
+        wanted = [self._key(state.source, r.key) for r in batch if isinstance(r, CommentRecord)]
+        existing = set(
+            Comment.select(Comment.idempotency_key)
+            .where(Comment.idempotency_key.in_(wanted))
+            .tuples()
+            .iterator()
+        )
+        state.existing = {key for (key,) in existing}
+        for record in batch:
+            if isinstance(record, Skipped):
+                summary.skipped[record.reason] += 1
+            elif isinstance(record, ThreadRecord):
+                self._thread(record, summary, state.threads, dry)
+            elif isinstance(record, CommentRecord):
+                try:
+                    self._comment(record, summary, state, dry)
+                except CommentdError as exc:
+                    summary.skipped[exc.message] += 1
+            elif isinstance(record, jsonl.VoteRecord):
+                if not dry:
+                    self._insert_pending(state)
+                self._vote(record, summary, state, dry)
+        if not dry:
+            self._insert_pending(state)
+
+    def _insert_pending(self, state: _ImportState) -> None:
+        """Write the batch's comments in one statement, then link replies to their parents."""
+        if not state.pending:
+            return
+        rows = [row for row, _, _ in state.pending]
+        Comment.insert_many(rows).execute()
+        keys = [row["idempotency_key"] for row in rows]
+        ids = dict(
+            Comment.select(Comment.idempotency_key, Comment.id)
+            .where(Comment.idempotency_key.in_(keys))
+            .tuples()
+        )
+        links: dict[int, int] = {}
+        for row, source_key, _ in state.pending:
+            state.remember(source_key, ids[row["idempotency_key"]], row["thread"])
+            state.touched.add(row["thread"])
+        for row, _, parent_key in state.pending:
+            if parent_key is None:
+                continue
+            comment_id = ids[row["idempotency_key"]]
+            parent = state.find(self, parent_key)
+            if parent is None:
+                state.orphans.append((comment_id, row["thread"], parent_key))
+            elif parent[0] != comment_id and parent[1] == row["thread"]:
+                links[comment_id] = parent[0]
+        if links:
+            Comment.update(parent=Case(Comment.id, list(links.items()))).where(
+                Comment.id.in_(list(links))
+            ).execute()
+        state.pending.clear()
+
+    def _thread(self, record: ThreadRecord, summary: Summary, threads, dry: bool) -> None:
+        try:
+            uri = validation.uri(record.uri)
+        except CommentdError as exc:
+            summary.skipped[f"thread: {exc.message}"] += 1
+            threads[record.key] = None
+            return
+        existing = Thread.get_or_none(Thread.uri == uri)
+        if existing is not None:
+            summary.threads_existing += 1
+            threads[record.key] = existing.id
+            return
+        summary.threads_created += 1
+        if dry:
+            threads[record.key] = -1
+            return
+        thread = Thread.create(
+            uri=uri,
+            title=_clip(record.title, 512),
+            created=record.created or self.clock(),
+            locked=record.locked,
+        )
+        threads[record.key] = thread.id
+
+    def _comment(self, record: CommentRecord, summary: Summary, state: _ImportState, dry: bool):
+        thread_id = state.threads.get(record.thread_key)
+        if thread_id is None:
+            summary.skipped["comment of an unknown or skipped thread"] += 1
+            return
+        key = self._key(state.source, record.key)
+        if key in state.existing:
+            summary.comments_existing += 1
+            return
+        if record.markdown is not None:
+            text = record.markdown
+            html = render(text)
+        else:
+            body = record.html or ""
+            if state.source == "wordpress":
+                body = plain_to_html(body)
+            html = render(modern_tags(body), source="html")
+            text = html_to_text(html)
+        deleted = record.status == Status.DELETED
+        if not deleted and not html:
+            summary.skipped["empty comment"] += 1
+            return
+        summary.comments_imported += 1
+        if dry:
+            return
+        row = {
+            "thread": thread_id,
+            "parent": None,
+            "text": "" if deleted else text,
+            "html": "" if deleted else html,
+            "author": None if deleted else _clip(record.author, 256),
+            "email": None if deleted else _email(record.email),
+            "website": None if deleted else _website(record.website),
+            "created": record.created or self.clock(),
+            "modified": record.extra.get("modified"),
+            "status": record.status,
+            "likes": max(0, record.likes),
+            "dislikes": max(0, record.dislikes),
+            "remote_addr": anonymize_ip(record.remote_addr) if record.remote_addr else None,
+            "notify": record.notify and not deleted,
+            "pinned": bool(record.extra.get("pinned")) and record.status == Status.APPROVED,
+            "idempotency_key": key,
+        }
+        state.existing.add(key)  # the same record twice in one file is imported once
+        state.pending.append((row, record.key, record.parent_key))
+
+    def _vote(self, record, summary: Summary, state: _ImportState, dry: bool) -> None:
+        found = state.find(self, record.comment_key)
+        comment = Comment.get_or_none(Comment.id == found[0]) if found else None
+        if comment is None:
+            summary.skipped["vote on an unknown comment"] += 1
+            return
+        exists = Vote.select().where((Vote.comment == comment) & (Vote.voter == record.voter))
+        if exists.exists():
+            return
+        summary.votes_imported += 1
+        if not dry:
+            Vote.create(
+                comment=comment, voter=record.voter, value=record.value, created=record.created
+            )

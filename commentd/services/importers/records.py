@@ -1,0 +1,73 @@
+"""What every importer yields: threads, comments and skipped records, source-neutral."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from commentd.storage.models import Status
+
+
+@dataclass(frozen=True)
+class ThreadRecord:
+    """A page's thread. ``key`` is the source's id, unique within one import."""
+
+    key: str
+    uri: str
+    title: str | None = None
+    created: dt.datetime | None = None
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    """A comment. Exactly one of ``markdown`` and ``html`` is its body as the source had it."""
+
+    key: str
+    thread_key: str
+    parent_key: str | None
+    created: dt.datetime | None
+    status: Status
+    markdown: str | None = None
+    html: str | None = None
+    author: str | None = None
+    email: str | None = None
+    website: str | None = None
+    remote_addr: str | None = None
+    likes: int = 0
+    dislikes: int = 0
+    notify: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record left out, and why (shown in the import summary)."""
+
+    key: str
+    reason: str
+
+
+Record = ThreadRecord | CommentRecord | Skipped
+
+
+def uri_of(link: str) -> str:
+    """The thread uri (path, with its query) of a page's full URL or path."""
+    parts = urlsplit(link.strip())
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 or ``YYYY-MM-DD HH:MM:SS`` time as naive UTC; None when unreadable."""
+    if not text:
+        return None
+    text = text.strip().replace("Z", "+00:00")
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment

@@ -1,0 +1,321 @@
+"""Importers against realistic export files: what ends up in the threads readers see."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from commentd.errors import CommentdError
+from commentd.services.clients import Client
+from commentd.services.comments import CommentService
+from commentd.services.export import lines
+from commentd.services.importers import Importer, detect
+from commentd.services.keys import Keys
+from commentd.services.site import open_site
+from commentd.services.threads import ThreadService
+from commentd.storage.database import connection
+from commentd.storage.models import Comment, Status, Thread
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
+
+
+@pytest.fixture
+def site(make_config):
+    config = make_config()
+    open_site(config)
+    with connection():
+        yield config, Importer(config, Keys.from_secret(config.security.secret))
+
+
+def shown(config, uri):
+    """The thread as readers get it: (author, html) per node, replies nested."""
+
+    def walk(nodes):
+        return [((n.comment.author, n.comment.html), walk(n.replies)) for n in nodes]
+
+    return walk(ThreadService(config).page(uri).comments)
+
+
+def by_author(author):
+    return Comment.get(Comment.author == author)
+
+
+class TestDisqus:
+    def test_threads_posts_nesting_and_flags(self, site):
+        config, importer = site
+        summary = importer.run(FIXTURES / "disqus.xml")
+        assert (summary.format, summary.threads_created, summary.comments_imported) == (
+            "disqus",
+            2,
+            6,
+        )
+        assert summary.skipped == {
+            "thread without an id or a link": 1,
+            "comment of an unknown or skipped thread": 1,
+            "empty comment": 1,
+        }
+        hello = Thread.get(Thread.uri == "/2019/hello-world/")
+        assert hello.title == "Hello, world"
+        assert hello.created == dt.datetime(2019, 3, 1, 10, 0)
+        uber = Thread.get(Thread.uri == "/2019/%C3%BCber-uns/?lang=de")
+        assert (uber.title, uber.locked) == ("Über uns — “quotes”", True)
+
+        ann, owner, bob = by_author("Ann Onymous"), by_author("Blog Owner"), by_author("Bob")
+        assert owner.parent_id == ann.id
+        assert bob.parent_id == owner.id  # its parent came later in the file
+        assert ann.created == dt.datetime(2019, 3, 1, 11, 0)
+        assert (ann.email, ann.remote_addr) == ("ann@example.com", "198.51.100.0")
+        assert owner.remote_addr == "2001:db8:abcd::"
+        assert ann.text == (
+            "First! Great **post**, see [more](https://example.org/more).\n\nSecond paragraph."
+        )
+        assert Comment.get(Comment.author == "Spammer").status == Status.SPAM
+        jurgen = by_author("Jürgen")
+        assert jurgen.email is None  # not an address: dropped, not imported as garbage
+        assert "日本語もOK" in jurgen.html
+
+        tree = shown(config, "/2019/hello-world/")
+        assert [node[0][0] for node in tree] == ["Ann Onymous"]
+        assert tree[0][1][0][0][0] == "Blog Owner"
+        assert tree[0][1][0][1][0][0][0] == "Bob"
+
+    def test_html_is_sanitized_like_new_comments(self, site):
+        _, importer = site
+        importer.run(FIXTURES / "disqus.xml")
+        html = by_author("Blog Owner").html
+        for bad in ("<script", "onerror", "javascript:"):
+            assert bad not in html
+        assert "alert('xss')" not in html
+        assert html.startswith("<p>Thanks Ann! ")
+        assert 'rel="nofollow ugc noopener"' in by_author("Ann Onymous").html
+
+    def test_deleted_posts_are_erased(self, site):
+        _, importer = site
+        importer.run(FIXTURES / "disqus.xml")
+        gone = Comment.get(Comment.status == Status.DELETED)
+        assert (gone.text, gone.author, gone.email) == ("", None, None)
+
+    def test_importing_twice_adds_nothing(self, site):
+        _, importer = site
+        importer.run(FIXTURES / "disqus.xml")
+        before = (Thread.select().count(), Comment.select().count())
+        again = importer.run(FIXTURES / "disqus.xml")
+        assert (again.threads_created, again.comments_imported) == (0, 0)
+        assert (again.threads_existing, again.comments_existing) == (2, 6)
+        assert (Thread.select().count(), Comment.select().count()) == before
+
+    def test_dry_run_writes_nothing_and_says_what_it_would_do(self, site):
+        _, importer = site
+        summary = importer.run(FIXTURES / "disqus.xml", dry_run=True)
+        assert (summary.threads_created, summary.comments_imported) == (2, 6)
+        assert (Thread.select().count(), Comment.select().count()) == (0, 0)
+
+
+class TestWordPress:
+    def test_comments_parents_states_and_pingbacks(self, site):
+        config, importer = site
+        summary = importer.run(FIXTURES / "wordpress.xml")
+        assert (summary.format, summary.threads_created, summary.comments_imported) == (
+            "wordpress",
+            2,
+            6,
+        )
+        assert summary.skipped == {"pingback": 1}
+        first = Thread.get(Thread.uri == "/2020/01/first-post/")
+        assert first.title == "First post & more"
+        assert Thread.get(Thread.uri == "/2020/02/closed/").locked is True
+        assert not Thread.select().where(Thread.uri == "/about/").exists()
+
+        carla = by_author("Carla")
+        assert carla.created == dt.datetime(2020, 1, 2, 11, 0)  # the GMT time
+        assert carla.website == "http://carla.example.net"
+        assert carla.html == (
+            "<p>Loved it.<br>\nLine two.</p>\n"
+            "<p>New paragraph with <strong>bold</strong> &amp; an ampersand.</p>\n"
+        )
+        assert by_author("admin").parent_id == carla.id
+        assert by_author("Waiting Will").status == Status.PENDING
+        assert by_author("Buy Now").status == Status.SPAM
+        assert Comment.get(Comment.status == Status.DELETED).text == ""
+        assert by_author("Dana").created == dt.datetime(2020, 2, 3, 10, 0)
+        assert [n[0][0] for n in shown(config, "/2020/01/first-post/")] == ["Carla"]
+
+    def test_pingbacks_can_be_kept(self, site):
+        _, importer = site
+        summary = importer.run(FIXTURES / "wordpress.xml", keep_pings=True)
+        assert summary.comments_imported == 7
+        assert "a pingback excerpt" in by_author("Some Blog").html
+
+
+ISSO_SCHEMA = """
+CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+CREATE TABLE comments (
+    tid REFERENCES threads(id), id INTEGER PRIMARY KEY, parent INTEGER,
+    created FLOAT NOT NULL, modified FLOAT, mode INTEGER, remote_addr VARCHAR,
+    text VARCHAR, author VARCHAR, email VARCHAR, website VARCHAR,
+    likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0, voters BLOB NOT NULL,
+    notification INTEGER DEFAULT 0);
+CREATE TABLE preferences (key VARCHAR PRIMARY KEY, value VARCHAR);
+"""
+
+
+@pytest.fixture
+def isso_db(tmp_path):
+    path = tmp_path / "comments.db"
+    db = sqlite3.connect(path)
+    db.executescript(ISSO_SCHEMA)
+    db.execute("INSERT INTO threads VALUES (1, '/isso/post/', 'An Isso post')")
+    db.execute("INSERT INTO threads VALUES (2, '/isso/empty/', NULL)")
+    base = {"parent": None, "modified": None, "mode": 1, "email": None, "website": None}
+    base |= {"likes": 0, "dislikes": 0, "voters": b"", "notification": 0}
+    rows = [
+        {"id": 1, "created": 1600000000.5, "text": "Hello *isso*", "author": "Iris"}
+        | {"email": "i@e.com", "website": "", "likes": 3, "dislikes": 1, "notification": 1},
+        {"id": 2, "parent": 1, "created": 1600000100.0, "modified": 1600000200.0}
+        | {"text": "A reply", "author": "Ivo", "website": "https://ivo.example"},
+        {"id": 3, "created": 1600000300.0, "mode": 2, "text": "Pending one", "author": "Pat"},
+        {"id": 4, "parent": 1, "created": 1600000400.0, "mode": 4, "text": "", "author": None},
+        {
+            "id": 5,
+            "parent": 4,
+            "created": 1600000500.0,
+            "text": "Reply to deleted",
+            "author": "Rae",
+        },
+    ]
+    for row in rows:
+        row = {"tid": 1, **base, "remote_addr": f"192.0.2.{row['id']}", **row}
+        columns = ", ".join(row)
+        db.execute(
+            f"INSERT INTO comments ({columns}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
+    db.commit()
+    db.close()
+    return path
+
+
+class TestIsso:
+    def test_threads_comments_modes_votes(self, site, isso_db):
+        config, importer = site
+        assert detect(isso_db) == "isso"
+        summary = importer.run(isso_db)
+        assert (summary.threads_created, summary.comments_imported) == (2, 5)
+        iris = by_author("Iris")
+        assert (iris.text, iris.html) == ("Hello *isso*", "<p>Hello <em>isso</em></p>\n")
+        assert (iris.likes, iris.dislikes, iris.notify) == (3, 1, True)
+        assert iris.created == dt.datetime(2020, 9, 13, 12, 26, 40, 500000)
+        ivo = by_author("Ivo")
+        assert ivo.parent_id == iris.id
+        assert ivo.modified == dt.datetime(2020, 9, 13, 12, 30, 0)
+        assert by_author("Pat").status == Status.PENDING
+        rae = by_author("Rae")
+        assert Comment.get_by_id(rae.parent_id).status == Status.DELETED
+        tree = shown(config, "/isso/post/")
+        assert [n[0][0] for n in tree] == ["Iris"]
+        assert [n[0][0] for n in tree[0][1]] == ["Ivo", None]  # the deleted placeholder stays
+        assert importer.run(isso_db).comments_imported == 0
+
+    def test_a_file_that_is_not_isso_is_refused(self, site, tmp_path):
+        _, importer = site
+        other = tmp_path / "other.db"
+        sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+        with pytest.raises(CommentdError) as caught:
+            importer.run(other, format="isso")
+        assert caught.value.code == "invalid_file"
+
+
+class TestHostileFiles:
+    @pytest.mark.parametrize("name", ["xxe.xml", "billion-laughs.xml"])
+    def test_entity_declarations_are_refused(self, site, name):
+        _, importer = site
+        with pytest.raises(CommentdError) as caught:
+            importer.run(FIXTURES / name, format="disqus")
+        assert caught.value.code == "unsafe_xml"
+        assert Thread.select().count() == 0
+
+    def test_malformed_xml_is_a_clear_error(self, site, tmp_path):
+        _, importer = site
+        bad = tmp_path / "bad.xml"
+        bad.write_text('<?xml version="1.0"?><disqus xmlns="http://disqus.com"><thread>')
+        with pytest.raises(CommentdError) as caught:
+            importer.run(bad)
+        assert caught.value.code == "invalid_xml"
+
+    def test_unknown_formats_are_named(self, site, tmp_path):
+        _, importer = site
+        odd = tmp_path / "odd.txt"
+        odd.write_text("hello")
+        with pytest.raises(CommentdError) as caught:
+            importer.run(odd)
+        assert caught.value.code == "unknown_format"
+        with pytest.raises(CommentdError):
+            importer.run(tmp_path / "missing.xml")
+
+
+def test_export_then_import_into_an_empty_database_gives_the_same_data(site, make_config, tmp_path):
+    config, _ = site
+    comments = CommentService(config, Keys.from_secret(config.security.secret))
+    root = comments.create(
+        "/rt/", {"text": "Root *one*", "author": "A", "email": "a@e.com"}, Client("192.0.2.1")
+    )
+    reply = comments.create(
+        "/rt/",
+        {"text": "reply", "parent": root.comment.id, "notify": True, "email": "b@e.com"},
+        Client("192.0.2.2"),
+    )
+    comments.create(
+        "/rt2/", {"text": "other thread", "website": "https://w.example"}, Client("192.0.2.3")
+    )
+    comments.vote(root.comment.id, 1, Client("198.51.100.1"))
+    comments.vote(reply.comment.id, -1, Client("198.51.100.1"))
+    comments.delete(reply.comment.id, reply.token)  # fmt: skip
+    exported = "".join(lines())
+    path = tmp_path / "export.jsonl"
+    path.write_text(exported)
+
+    fresh = make_config(**{"database.url": f"sqlite:///{tmp_path / 'fresh.db'}"})
+    open_site(fresh)
+    with connection():
+        summary = Importer(fresh, Keys.from_secret(fresh.security.secret)).run(path)
+        assert (summary.format, summary.comments_imported, summary.votes_imported) == (
+            "json",
+            3,
+            2,
+        )
+        again = "".join(lines())
+    body = [json.loads(line) for line in exported.splitlines()[1:]]
+    assert body == [json.loads(line) for line in again.splitlines()[1:]]
+    assert all("secret" not in line for line in exported.splitlines())
+
+
+def test_a_record_repeated_in_one_file_is_imported_once_across_batches(site, tmp_path, monkeypatch):
+    _, importer = site
+    monkeypatch.setattr("commentd.services.importers.BATCH", 2)
+    header = {"format": "commentd-export", "version": 1}
+    thread = {"type": "thread", "id": 1, "uri": "/dup/", "created": "2024-01-01T00:00:00Z"}
+    comment = {"type": "comment", "id": 7, "thread": 1, "parent": None, "status": "approved"}
+    comment |= {"text": "once", "created": "2024-01-02T00:00:00Z"}
+    reply = comment | {"id": 8, "parent": 7, "text": "reply"}
+    lines_ = [header, thread, comment, {"type": "setting", "key": "k", "value": "v"}]
+    lines_ += [comment, reply, comment]
+    path = tmp_path / "dup.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines_))
+    summary = importer.run(path)
+    assert (summary.comments_imported, summary.comments_existing) == (2, 2)
+    assert [c.text for c in Comment.select().order_by(Comment.id)] == ["once", "reply"]
+    assert Comment.get(Comment.text == "reply").parent_id == Comment.get(Comment.text == "once").id
+
+
+def test_replies_find_parents_that_memory_has_let_go_of(site, monkeypatch):
+    """With tiny batches and a one-entry memory, parents are found again in the database."""
+    _, importer = site
+    monkeypatch.setattr("commentd.services.importers.BATCH", 1)
+    monkeypatch.setattr("commentd.services.importers.RECENT", 1)
+    importer.run(FIXTURES / "disqus.xml")
+    ann, owner, bob = by_author("Ann Onymous"), by_author("Blog Owner"), by_author("Bob")
+    assert (owner.parent_id, bob.parent_id) == (ann.id, owner.id)
