@@ -484,6 +484,8 @@ SECTIONS: dict[str, str] = {
     "comments": "Limits and rules for comments.",
     "moderation": "What waits for approval before readers see it.",
     "ratelimit": "How fast one client network may post and vote; answered with 429.",
+    "cache": "HTTP caching of thread reads and counts.",
+    "metrics": "The Prometheus endpoint /metrics and StatsD.",
     "security": "Secrets.",
     "mail": "Outgoing mail: moderation mails to the admin and reply notifications.",
     "webhooks": "HTTP callbacks for comment events.",
@@ -528,6 +530,26 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For header names the "
         "real client. Requests from other peers are taken at their own address.",
+    ),
+    Setting(
+        "server",
+        "workers",
+        INT,
+        "1",
+        "Processes commentd serve runs, sharing one listening socket; each has [server] "
+        "threads threads. SIGHUP restarts them one by one without dropping requests.",
+        minimum=1,
+        maximum=64,
+    ),
+    Setting(
+        "server",
+        "access_log",
+        STR,
+        "text",
+        "One line per request on stderr: text, json, or off. Never an email or a full "
+        "client address.",
+        choices=("text", "json", "off"),
+        allow_empty=False,
     ),
     Setting(
         "database",
@@ -836,6 +858,66 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=100_000,
     ),
     Setting(
+        "cache",
+        "max_age",
+        DURATION,
+        "0s",
+        "How long browsers, proxies and CDNs may use a thread or counts response without "
+        "asking again; 0s makes them revalidate every time (a cheap 304 by ETag).",
+        maximum=86400,
+    ),
+    Setting(
+        "cache",
+        "stale_while_revalidate",
+        DURATION,
+        "0s",
+        "How long a proxy or CDN may serve a stale response while it revalidates it in the "
+        "background.",
+        maximum=86400,
+    ),
+    Setting(
+        "cache",
+        "memory",
+        SIZE,
+        "16MiB",
+        "Memory each process may use to keep rendered thread responses (keyed by the "
+        "thread's version); 0 turns this cache off.",
+        minimum=0,
+    ),
+    Setting(
+        "metrics",
+        "token",
+        STR,
+        "",
+        "A token that lets GET /metrics in from anywhere (Authorization: Bearer <token>); "
+        "empty allows only allowed_networks.",
+        min_length=16,
+        secret=True,
+    ),
+    Setting(
+        "metrics",
+        "allowed_networks",
+        NETWORKS,
+        "127.0.0.0/8, ::1",
+        "Client networks that may read GET /metrics without a token.",
+    ),
+    Setting(
+        "metrics",
+        "statsd",
+        STR,
+        "",
+        "host:port of a StatsD server to push counters and timings to over UDP; empty "
+        "pushes nothing.",
+    ),
+    Setting(
+        "metrics",
+        "statsd_prefix",
+        STR,
+        "commentd",
+        "The prefix of every StatsD metric name.",
+        allow_empty=False,
+    ),
+    Setting(
         "security",
         "secret",
         STR,
@@ -865,6 +947,8 @@ class ServerConfig:
     allowed_origins: tuple[str, ...]
     max_body_size: int
     trusted_proxies: tuple[str, ...]
+    workers: int
+    access_log: str
 
     @property
     def base_url(self) -> str:
@@ -968,6 +1052,25 @@ class RateLimitConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """``[cache]``: HTTP caching of reads; durations in seconds, memory in bytes."""
+
+    max_age: int
+    stale_while_revalidate: int
+    memory: int
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``[metrics]``: who may read /metrics, and where to push StatsD."""
+
+    token: str
+    allowed_networks: tuple[str, ...]
+    statsd: str
+    statsd_prefix: str
+
+
+@dataclass(frozen=True)
 class SecurityConfig:
     """``[security]``."""
 
@@ -983,6 +1086,8 @@ class Config:
     comments: CommentsConfig
     moderation: ModerationConfig
     ratelimit: RateLimitConfig
+    cache: CacheConfig
+    metrics: MetricsConfig
     security: SecurityConfig
     mail: MailConfig
     webhooks: WebhooksConfig
@@ -1002,6 +1107,8 @@ _SECTION_TYPES: dict[str, type] = {
     "comments": CommentsConfig,
     "moderation": ModerationConfig,
     "ratelimit": RateLimitConfig,
+    "cache": CacheConfig,
+    "metrics": MetricsConfig,
     "security": SecurityConfig,
     "mail": MailConfig,
     "webhooks": WebhooksConfig,

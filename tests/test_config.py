@@ -103,6 +103,8 @@ def test_zero_config_gives_the_defaults():
         allowed_origins=(),
         max_body_size=64 * 1024,
         trusted_proxies=(),
+        workers=1,
+        access_log="text",
     )
     assert config.ratelimit == RateLimitConfig(
         comments_per_minute=5, comments_per_hour=30, votes_per_minute=30
@@ -137,6 +139,10 @@ def test_zero_config_gives_the_defaults():
         7 * 86400,
     )
     assert config.webhooks.urls == ()
+    assert (config.cache.max_age, config.cache.stale_while_revalidate) == (0, 0)
+    assert config.cache.memory == 16 * 1024 * 1024
+    assert config.metrics.allowed_networks == ("127.0.0.0/8", "::1/128")
+    assert (config.metrics.token, config.metrics.statsd) == ("", "")
     assert (config.outbox.max_attempts, config.outbox.retry_delay) == (10, 60)
     assert (config.admin.session_lifetime, config.admin.login_attempts) == (7 * 86400, 5)
     assert config.security == SecurityConfig(secret="")
