@@ -83,6 +83,9 @@ def make_app() -> Iterator[Callable[[Config], Any]]:
     yield make
     if not database_proxy.is_closed():
         database_proxy.close()
+    close_all = getattr(database_proxy.obj, "close_all", None)
+    if close_all is not None:  # pooled connections: close the idle ones too
+        close_all()
 
 
 @pytest.fixture

@@ -28,11 +28,16 @@ class Notifier:
         self.config = config
         self.keys = keys
         self.links = LinkService(config, keys)
+        mail, hooks = config.mail, config.webhooks
+        # Nothing configured: events cost nothing (not even reading the thread).
+        self.silent = not hooks.urls and not (
+            mail.enabled and (mail.admin or mail.reply_notifications)
+        )
 
     # -- events -------------------------------------------------------------------------
 
     def comment_created(self, comment: Comment) -> None:
-        if comment.status == Status.SPAM:
+        if self.silent or comment.status == Status.SPAM:
             return
         thread = Thread.get_by_id(comment.thread_id)
         self._admin_mail(comment, thread)
@@ -41,11 +46,15 @@ class Notifier:
             self._reply_mail(comment, thread)
 
     def comment_approved(self, comment: Comment) -> None:
+        if self.silent:
+            return
         thread = Thread.get_by_id(comment.thread_id)
         self._reply_mail(comment, thread)
         self._webhooks("comment.approved", comment, thread)
 
     def comment_deleted(self, comment: Comment) -> None:
+        if self.silent:
+            return
         self._webhooks("comment.deleted", comment, Thread.get_by_id(comment.thread_id))
 
     # -- what a comment looks like to the outside ---------------------------------------

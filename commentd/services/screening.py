@@ -13,6 +13,8 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +26,7 @@ from commentd.services.spam import SpamChecker, Submission
 from commentd.storage.models import Comment, Status, utcnow
 
 BLOCKED = "This comment cannot be accepted here."
+BANS_TTL = 2.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,20 @@ class Screener:
         self.checker = checker
         self.clock = clock
         self.words = _word_pattern(self.settings.blocked_words)
+        self._bans_read: tuple[float, bans.BanLists] | None = None
+        self._bans_lock = threading.Lock()
         emails = [e.lower() for e in self.settings.blocked_emails]
         self.blocked_addresses = frozenset(e for e in emails if not e.startswith("@"))
         self.blocked_domains = tuple(e for e in emails if e.startswith("@"))
+
+    def _bans(self) -> bans.BanLists:
+        """The bans, read at most every ``BANS_TTL`` seconds (they change rarely, and a ban
+        reaches every process within that time)."""
+        now = time.monotonic()
+        with self._bans_lock:
+            if self._bans_read is None or now - self._bans_read[0] >= BANS_TTL:
+                self._bans_read = (now, bans.lists())
+            return self._bans_read[1]
 
     def form_stamp(self) -> str:
         """A fresh stamp for the embed's form."""
@@ -109,7 +123,7 @@ class Screener:
     def blocklisted(self, submission: Submission, client: Client) -> bool:
         """Whether the config's blocklists or the bans (``commentd ban``) name the text,
         author, website, email or client network."""
-        banned = bans.lists()
+        banned = self._bans()
         words = self.words
         if banned.words:
             words = _word_pattern(self.settings.blocked_words + banned.words)

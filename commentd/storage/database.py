@@ -1,7 +1,7 @@
 """Opening the database named by a URL, SQLite or PostgreSQL, behind one proxy.
 
 Every model is bound to ``database_proxy``; ``open_database(url)`` builds the real
-database and points the proxy at it. SQLite gets WAL, foreign keys, a busy timeout,
+database and points the proxy at it. SQLite gets a pool of open connections, WAL, foreign keys, a busy timeout,
 full fsync on commit (an acknowledged comment survives kill -9 and power loss), and
 ``BEGIN IMMEDIATE`` for write transactions, so concurrent writers queue on the busy
 timeout instead of failing with "database is locked" when a read lock is upgraded.
@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from peewee import Database, DatabaseError, DatabaseProxy, SqliteDatabase
 from playhouse.db_url import connect as connect_url
+from playhouse.pool import PooledSqliteDatabase
 
 database_proxy = DatabaseProxy()
 
@@ -41,16 +42,18 @@ def sqlite_path(url: str) -> str:
     return str(Path(path))
 
 
-class LocalSqliteDatabase(SqliteDatabase):
-    """SQLite with an in-process lock that queues this process's writers.
+class LocalSqliteDatabase(PooledSqliteDatabase):
+    """SQLite with pooled connections and an in-process lock that queues this process's writers.
 
-    SQLite's busy handler polls with growing sleeps, so writers contending for the lock see
-    long tail latencies; queueing them on a lock first leaves SQLite's busy timeout only for
-    writers in other processes.
+    Connections are kept open and handed from request to request: opening one costs a file
+    open and the pragmas, and closing the last one makes SQLite checkpoint the whole WAL, on
+    every request. SQLite's busy handler polls with growing sleeps, so writers contending for
+    the lock see long tail latencies; queueing them on a lock first leaves SQLite's busy
+    timeout only for writers in other processes.
     """
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, max_connections=None, stale_timeout=None, **kwargs)
         self.write_lock = threading.RLock()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import re
 
 import pytest
@@ -14,7 +15,9 @@ from tests.cli.helpers import failed
 
 
 @pytest.fixture
-def site(cli_site):
+def site(cli_site, monkeypatch):
+    # The server rereads bans every BANS_TTL seconds; here every comment rereads them.
+    monkeypatch.setattr("commentd.services.screening.BANS_TTL", 0)
     return cli_site
 
 
@@ -95,3 +98,12 @@ def test_bad_values_twice_and_not_banned_fail_cleanly(site):
     failed(run("unban", "ip", "999.1.1.1", ok=False), "is not an IP address")
     with connection():
         assert [(b.kind, b.value) for b in Ban.select()] == [("word", "casino")]
+
+
+def test_a_ban_reaches_a_running_server_within_its_reread_time(cli_site, monkeypatch):
+    monkeypatch.setattr("commentd.services.screening.BANS_TTL", 0.5)
+    client, run = cli_site()
+    assert client.post_comment(text="casino talk, before").status == 201  # bans read now
+    run("ban", "word", "casino")
+    time.sleep(0.6)
+    assert client.post_comment(text="casino talk, after").error_code == "blocked"

@@ -355,13 +355,16 @@ def test_malformed_http_is_a_json_400(client):
 
 def test_an_unreadable_database_is_a_503_not_a_500(serve, make_app, tmp_path):
     from commentd.config import load_config
+    from commentd.storage.database import database_proxy
 
     path = tmp_path / "broken.db"
     app = make_app(load_config(None, environ={}, overrides={"database.url": f"sqlite:///{path}"}))
     client = serve(app)
+    client.get("/health")  # the pool now holds an open connection to the old file
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.write_bytes(b"this is not a database" * 100)
+    database_proxy.obj.close_all()  # pooled connections would keep the unlinked file alive
     for res in (client.get("/health"), client.post_comment(text="lost?"), client.thread()):
         assert_error_shape(res, 503)
         assert res.error_code == "unavailable"
