@@ -9,6 +9,7 @@ from __future__ import annotations
 import bottle
 
 from commentd.config import Config
+from commentd.services.cache import ResponseCache
 from commentd.services.clients import AddressResolver
 from commentd.services.comments import CommentService
 from commentd.services.guard import RateLimiter
@@ -16,7 +17,7 @@ from commentd.services.screening import Screener
 from commentd.services.site import open_site
 from commentd.services.spam import checker_for
 from commentd.services.threads import ThreadService
-from commentd.web import admin, api, links, pages, serialize
+from commentd.web import admin, api, links, metrics, pages, serialize
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import RequestScope, install_error_handler
 
@@ -34,6 +35,7 @@ def create_app(config: Config) -> bottle.Bottle:
         comments=comments,
         threads=ThreadService(config),
         addresses=AddressResolver(config.server.trusted_proxies),
+        responses=ResponseCache(config.cache.memory),
     )
     origins = OriginPolicy(config)
     app = bottle.Bottle(catchall=True)
@@ -46,4 +48,5 @@ def create_app(config: Config) -> bottle.Bottle:
     links.register(app, site)
     admin.register(app, site, limiter, services.addresses)
     pages.register(app)
+    metrics.install(app, config, services.addresses)
     return app

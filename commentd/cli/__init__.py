@@ -30,19 +30,38 @@ def cli(config_path: str | None) -> None:
 @click.option("--host", help="Address to listen on (overrides [server] host).")
 @click.option("--port", type=int, help="Port to listen on (overrides [server] port).")
 @click.option("--threads", type=int, help="Worker threads (overrides [server] threads).")
-def serve(config_path: str | None, host: str | None, port: int | None, threads: int | None):
-    """Run the server (waitress) until SIGTERM or Ctrl-C."""
+@click.option(
+    "--workers",
+    type=int,
+    help="Processes sharing the port (overrides [server] workers; Linux only).",
+)
+def serve(
+    config_path: str | None,
+    host: str | None,
+    port: int | None,
+    threads: int | None,
+    workers: int | None,
+):
+    """Run the server (waitress) until SIGTERM or Ctrl-C; SIGHUP restarts the workers."""
     from commentd.app import create_app
     from commentd.services.outbox import Worker
     from commentd.web.server import make_server, run
 
     overrides = {
         f"server.{name}": value
-        for name, value in (("host", host), ("port", port), ("threads", threads))
+        for name, value in (
+            ("host", host),
+            ("port", port),
+            ("threads", threads),
+            ("workers", workers),
+        )
         if value is not None
     }
     config = _load(config_path, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if config.server.workers > 1:
+        _serve_forked(config, lambda: _load(config_path, overrides))
+        return
     try:
         app = create_app(config)
         server = make_server(
@@ -65,6 +84,23 @@ def serve(config_path: str | None, host: str | None, port: int | None, threads: 
         run(server)
     finally:
         worker.stop()
+    click.echo("commentd stopped", err=True)
+
+
+def _serve_forked(config, load) -> None:
+    """``serve`` with ``[server] workers`` > 1: a supervisor forking that many processes."""
+    from commentd.web.prefork import StartError, serve_forked
+
+    click.echo(
+        f"commentd {__version__} serving {config.database.url} on "
+        f"http://{config.server.host}:{config.server.port}/ with {config.server.workers} "
+        "workers (Ctrl-C to stop, SIGHUP to restart them)",
+        err=True,
+    )
+    try:
+        serve_forked(config, load, config.server.workers)
+    except (OSError, StartError) as exc:
+        raise click.ClickException(f"cannot start: {exc}") from exc
     click.echo("commentd stopped", err=True)
 
 

@@ -11,7 +11,7 @@ from peewee import IntegrityError, fn
 
 from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
-from commentd.services import tokens, validation
+from commentd.services import metrics, tokens, validation
 from commentd.services.clients import Client
 from commentd.services.events import Events, NoEvents
 from commentd.services.guard import RateLimiter
@@ -27,6 +27,7 @@ MAX_IDEMPOTENCY_KEY = 255
 # Spam is among them: to its author a comment caught as spam looks merely held, so a bot
 # cannot tell that it was caught.
 VISIBLE_TO_OWNER = (Status.APPROVED, Status.PENDING, Status.SPAM)
+VOTE_NAMES = {1: "up", -1: "down", 0: "withdrawn"}
 THREAD_LOCKED = Forbidden("This thread is closed.", code="thread_locked")
 
 
@@ -196,6 +197,7 @@ class CommentService:
             if earlier is None:
                 raise
             return self._replay(earlier, uri, text)
+        metrics.COMMENTS_CREATED.inc({"status": Status(comment.status).value})
         return Created(comment, self.token_for(comment))
 
     def _replay(self, earlier: Comment, uri: str, text: str) -> Created:
@@ -324,6 +326,7 @@ class CommentService:
             comment.likes, comment.dislikes = tally.get(1, 0), tally.get(-1, 0)
             comment.save(only=[Comment.likes, Comment.dislikes])
             bump_version(comment.thread_id)
+        metrics.VOTES.inc({"value": VOTE_NAMES[value]})
         return Voted(comment, value)
 
     def _refuse_if_closed(self, comment: Comment) -> None:

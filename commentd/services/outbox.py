@@ -22,6 +22,7 @@ from peewee import fn
 
 from commentd.config import Config
 from commentd.errors import Conflict, NotFound, ValidationError
+from commentd.services import metrics
 from commentd.storage.database import connection, write_transaction
 from commentd.storage.models import OutboxMessage, OutboxStatus, utcnow
 
@@ -260,6 +261,7 @@ class Worker(threading.Thread):
         except Exception as exc:
             self._failed(message, mine, exc)
             return
+        metrics.OUTBOX.inc({"kind": message.kind, "outcome": "sent"})
         with write_transaction():
             done = (
                 OutboxMessage.update(
@@ -278,6 +280,7 @@ class Worker(threading.Thread):
         limit = self.config.outbox.max_attempts
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
         final = message.attempts >= limit or message.kind not in self.handlers
+        metrics.OUTBOX.inc({"kind": message.kind, "outcome": "failed" if final else "retry"})
         log.warning(
             "outbox message %d (%s) failed, attempt %d of %d%s: %s",
             message.id,

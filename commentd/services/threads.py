@@ -47,6 +47,32 @@ class ThreadPage:
     comments: list[Node]
     cursor: str | None
     sort: str
+    thread_id: int = 0
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """A validated thread read: which page of which thread."""
+
+    uri: str
+    sort: str
+    limit: int
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class ThreadVersion:
+    """What a thread page depends on besides its comments, from one small indexed query.
+
+    ``version`` counts every change readers can see; ``closed`` can change with time alone
+    (``lock_after``) and ``title`` with a held first comment, so they are here too. An unknown
+    thread is ``thread_id`` 0, version 0.
+    """
+
+    thread_id: int
+    version: int
+    title: str | None
+    closed: bool
 
 
 def _micros(moment: dt.datetime) -> int:
@@ -100,6 +126,48 @@ class ThreadService:
         self.config = config
         self.clock = clock
 
+    def query(
+        self,
+        uri: Any,
+        sort: Any = None,
+        limit: Any = None,
+        cursor: Any = None,
+    ) -> PageQuery:
+        """Validate a thread read without reading anything."""
+        settings = self.config.comments
+        uri = validation.uri(uri)
+        sort = validation.choice(sort, "sort", SORTS, "oldest")
+        limit = validation.bounded_int(
+            limit, "limit", low=1, high=settings.max_page_size, default=settings.page_size
+        )
+        if cursor:
+            _decode_cursor(cursor, sort)
+        return PageQuery(uri, sort, limit, cursor or None)
+
+    def version_of(self, uri: str) -> ThreadVersion:
+        """The version of the thread at ``uri`` (a validated uri): one indexed lookup."""
+        row = (
+            Thread.select(Thread.id, Thread.version, Thread.title, Thread.locked, Thread.created)
+            .where(Thread.uri == uri)
+            .first()
+        )
+        if row is None:
+            return ThreadVersion(0, 0, None, False)
+        closed = thread_closed(row, self.config, self.clock())
+        return ThreadVersion(row.id, row.version, row.title, closed)
+
+    def versions(self, uris: Iterable[Any], field: str = "uri") -> dict[str, tuple[int, int]]:
+        """``(thread id, version)`` per requested uri, in request order, from one query;
+        unknown uris are ``(0, 0)``. Validates like ``counts``."""
+        wanted = self._count_uris(uris, field)
+        found = dict.fromkeys(wanted, (0, 0))
+        if wanted:
+            query = Thread.select(Thread.uri, Thread.id, Thread.version).where(
+                Thread.uri.in_(wanted)
+            )
+            found.update((uri, (thread_id, version)) for uri, thread_id, version in query.tuples())
+        return found
+
     def page(
         self,
         uri: Any,
@@ -108,12 +176,12 @@ class ThreadService:
         cursor: Any = None,
     ) -> ThreadPage:
         """The visible comments of ``uri``; an unknown uri is an empty thread."""
+        return self.read(self.query(uri, sort, limit, cursor))
+
+    def read(self, query: PageQuery) -> ThreadPage:
+        """The page ``query`` asks for (see ``page``)."""
         settings = self.config.comments
-        uri = validation.uri(uri)
-        sort = validation.choice(sort, "sort", SORTS, "oldest")
-        limit = validation.bounded_int(
-            limit, "limit", low=1, high=settings.max_page_size, default=settings.page_size
-        )
+        uri, sort, limit, cursor = query.uri, query.sort, query.limit, query.cursor
         after = _decode_cursor(cursor, sort) if cursor else None
         thread = Thread.get_or_none(Thread.uri == uri)
         if thread is None:
@@ -142,20 +210,12 @@ class ThreadService:
             comments=[node for _, node in shown],
             cursor=next_cursor,
             sort=sort,
+            thread_id=thread.id,
         )
 
     def counts(self, uris: Iterable[Any], field: str = "uri") -> dict[str, int]:
         """Approved comments per uri; unknown uris count 0. ``field`` names the input."""
-        wanted = list(
-            dict.fromkeys(
-                validation.string(uri, field, max_length=validation.MAX_URI, required=True)
-                for uri in uris
-            )
-        )
-        if len(wanted) > MAX_COUNT_URIS:
-            raise ValidationError(
-                f"Ask for at most {MAX_COUNT_URIS} uris at once.", code="too_many", field=field
-            )
+        wanted = self._count_uris(uris, field)
         counts = dict.fromkeys(wanted, 0)
         if wanted:
             query = (
@@ -167,6 +227,20 @@ class ThreadService:
             )
             counts.update(query)
         return counts
+
+    @staticmethod
+    def _count_uris(uris: Iterable[Any], field: str) -> list[str]:
+        wanted = list(
+            dict.fromkeys(
+                validation.string(uri, field, max_length=validation.MAX_URI, required=True)
+                for uri in uris
+            )
+        )
+        if len(wanted) > MAX_COUNT_URIS:
+            raise ValidationError(
+                f"Ask for at most {MAX_COUNT_URIS} uris at once.", code="too_many", field=field
+            )
+        return wanted
 
 
 def build_tree(rows: list[Comment], max_depth: int) -> list[Node]:

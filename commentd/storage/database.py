@@ -1,10 +1,10 @@
 """Opening the database named by a URL, SQLite or PostgreSQL, behind one proxy.
 
 Every model is bound to ``database_proxy``; ``open_database(url)`` builds the real
-database and points the proxy at it. SQLite gets a pool of open connections, WAL, foreign keys, a busy timeout,
-full fsync on commit (an acknowledged comment survives kill -9 and power loss), and
-``BEGIN IMMEDIATE`` for write transactions, so concurrent writers queue on the busy
-timeout instead of failing with "database is locked" when a read lock is upgraded.
+database and points the proxy at it. SQLite gets a pool of open connections, WAL, foreign
+keys, a busy timeout, full fsync on commit (an acknowledged comment survives kill -9 and
+power loss), and ``BEGIN IMMEDIATE`` for write transactions, so concurrent writers queue on
+the busy timeout instead of failing with "database is locked" when a read lock is upgraded.
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@ import bottle
 from commentd.config import Config
 from commentd.errors import NotFound, ValidationError
 from commentd.services import health
+from commentd.services.cache import ResponseCache
 from commentd.services.clients import AddressResolver
 from commentd.services.comments import CommentService
 from commentd.services.keys import Keys
 from commentd.services.threads import ThreadService
 from commentd.version import __version__
-from commentd.web import inputs, serialize
+from commentd.web import caching, inputs, serialize
 
 ID_PATTERN = "<comment_id:re:[0-9]{1,18}>"
 
@@ -29,6 +30,7 @@ class Services:
     comments: CommentService
     threads: ThreadService
     addresses: AddressResolver
+    responses: ResponseCache
 
 
 def _comment_id(raw: str) -> int:
@@ -43,20 +45,21 @@ def register(app: bottle.Bottle, services: Services) -> None:
     config = services.config
     limit = config.server.max_body_size
     present = serialize.Presenter(services.keys, services.comments, config.comments.gravatar)
+    reads = caching.ReadCache(config, services.keys, services.threads, present, services.responses)
+    app.add_hook("after_request", caching.no_store_for_writes)
 
     def environ() -> dict:
         return bottle.request.environ
 
     @app.get("/api/comments")
-    def list_comments() -> dict[str, Any]:
+    def list_comments() -> bytes:
         params = inputs.query(environ())
-        page = services.threads.page(
+        return reads.thread(
             inputs.one(params, "uri"),
             sort=inputs.one(params, "sort"),
             limit=inputs.one(params, "limit"),
             cursor=inputs.one(params, "cursor"),
         )
-        return present.thread_page(page)
 
     @app.post("/api/comments")
     def create_comment() -> dict[str, Any]:
@@ -78,6 +81,9 @@ def register(app: bottle.Bottle, services: Services) -> None:
 
     @app.get(f"/api/comments/{ID_PATTERN}")
     def get_comment(comment_id: str) -> dict[str, Any]:
+        # With its token this is the author's own view (Markdown source, pending status):
+        # no cache may keep it.
+        bottle.response.set_header("Cache-Control", "no-store")
         owned = services.comments.get(_comment_id(comment_id), inputs.bearer_token(environ()))
         if owned.is_owner:
             return {"comment": present.owned_comment(owned.comment)}
@@ -113,19 +119,19 @@ def register(app: bottle.Bottle, services: Services) -> None:
         }
 
     @app.get("/api/counts")
-    def counts_by_query() -> dict[str, Any]:
+    def counts_by_query() -> dict[str, Any] | bytes:
         params = inputs.query(environ())
-        return {"counts": services.threads.counts(params.get("uri", []))}
+        return reads.counts(params.get("uri", []), field="uri")
 
     @app.post("/api/counts")
-    def counts_by_body() -> dict[str, Any]:
+    def counts_by_body() -> dict[str, Any] | bytes:
         data = inputs.json_body(environ(), limit)
         uris = data.get("uris") if isinstance(data, dict) else data
         if not isinstance(uris, list):
             raise ValidationError(
                 'Send a JSON list of uris, or {"uris": [...]}.', code="invalid_type", field="uris"
             )
-        return {"counts": services.threads.counts(uris, field="uris")}
+        return reads.counts(uris, field="uris")
 
     @app.post("/api/preview")
     def preview() -> dict[str, Any]:

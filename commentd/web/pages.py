@@ -1,4 +1,9 @@
-"""Static files: the embed under ``/js/``, the demo page at ``/``, and ``/static/``."""
+"""Static files: the embed under ``/js/``, the demo page at ``/``, and ``/static/``.
+
+A file asked for with ``?v=<this commentd's version>`` (``/js/embed.js?v=1.2.0``) may be
+cached for a year as immutable: the next release's script tag names another URL. Other URLs,
+and other versions, are cached for an hour.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ from pathlib import Path
 
 import bottle
 
+from commentd.version import __version__
 from commentd.web.scope import SECURITY_HEADERS
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 EMBED_DIR = STATIC_DIR / "js"
 STATIC_MAX_AGE = 3600
+VERSIONED_CACHE_CONTROL = "public, max-age=31536000, immutable"
 FILENAME = "<filename:re:[A-Za-z0-9_-]+[.][a-z]+>"
 
 
@@ -35,8 +42,11 @@ def register(app: bottle.Bottle) -> None:
 
 
 def _cached(response: bottle.HTTPResponse) -> bottle.HTTPResponse:
-    if response.status_code == 200:
-        response.set_header("Cache-Control", f"public, max-age={STATIC_MAX_AGE}")
+    if response.status_code in (200, 206, 304):
+        if bottle.request.query.get("v") == __version__:
+            response.set_header("Cache-Control", VERSIONED_CACHE_CONTROL)
+        else:
+            response.set_header("Cache-Control", f"public, max-age={STATIC_MAX_AGE}")
     return _secured(response)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import bottle
 
 from commentd.errors import CommentdError
+from commentd.services import metrics
 from commentd.storage.database import DatabaseUnavailable, connection
 from commentd.web.origins import OriginPolicy
 from commentd.web.serialize import dumps
@@ -74,6 +75,7 @@ class RequestScope:
                 result = _apply_error(exc)
             except DatabaseUnavailable:
                 log.exception("database error")
+                metrics.DATABASE_ERRORS.inc()
                 bottle.response.status = 503
                 bottle.response.set_header("Retry-After", "1")
                 result = error_body(

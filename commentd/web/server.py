@@ -1,4 +1,4 @@
-"""Running the app under waitress: body cap, JSON errors, an access log, clean SIGTERM.
+"""Running the app under waitress: body cap, JSON errors, clean SIGTERM.
 
 waitress buffers a request body before the app sees it, so the body limit is enforced by
 waitress itself (``max_request_body_size``); its own error responses (413, malformed
@@ -7,10 +7,8 @@ requests) are rewritten to commentd's JSON error body.
 
 from __future__ import annotations
 
-import logging
 import signal
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from waitress.channel import HTTPChannel
@@ -19,8 +17,6 @@ from waitress.task import ErrorTask
 
 from commentd.web.scope import BOTTLE_CODES, error_body
 from commentd.web.serialize import dumps
-
-log = logging.getLogger("commentd.access")
 
 WAITRESS_CODES = {**BOTTLE_CODES, 431: ("headers_too_large", "The request headers are too large.")}
 
@@ -48,50 +44,21 @@ class JSONErrorChannel(HTTPChannel):
     error_task_class = JSONErrorTask
 
 
-class AccessLog:
-    """WSGI middleware logging one line per request: method, path, status, bytes, time.
-
-    No client address and no query string are logged (the query may name a reader's page;
-    addresses are personal data).
-    """
-
-    def __init__(self, app: Callable):
-        self.app = app
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        started = time.perf_counter()
-        seen: dict[str, Any] = {}
-
-        def recording_start_response(status: str, headers: list, exc_info: Any = None) -> Any:
-            seen["status"] = status.split(" ", 1)[0]
-            return start_response(status, headers, exc_info)
-
-        body = self.app(environ, recording_start_response)
-        size = 0
-        try:
-            for chunk in body:
-                size += len(chunk)
-                yield chunk
-        finally:
-            close = getattr(body, "close", None)
-            if close is not None:
-                close()
-            log.info(
-                "%s %s %s %d %.1fms",
-                environ.get("REQUEST_METHOD"),
-                environ.get("PATH_INFO"),
-                seen.get("status", "-"),
-                size,
-                (time.perf_counter() - started) * 1000,
-            )
-
-
-def make_server(app: Callable, *, host: str, port: int, threads: int, max_body_size: int) -> Any:
-    """A waitress server for ``app``, not yet running."""
+def make_server(
+    app: Callable,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    threads: int,
+    max_body_size: int,
+    sockets: list | None = None,
+) -> Any:
+    """A waitress server for ``app`` on ``host``/``port`` or on bound ``sockets``, not yet
+    running."""
+    address: dict[str, Any] = {"sockets": sockets} if sockets else {"host": host, "port": port}
     server = create_server(
-        AccessLog(app),
-        host=host,
-        port=port,
+        app,  # the access log is written by the app (commentd.web.accesslog)
+        **address,
         threads=threads,
         max_request_body_size=max_body_size + 1,  # waitress refuses sizes >= its limit
         ident="commentd",

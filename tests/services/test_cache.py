@@ -1,0 +1,82 @@
+"""The per-process response cache: a byte-bounded LRU of rendered bodies."""
+
+from __future__ import annotations
+
+import threading
+
+from commentd.services.cache import ENTRY_OVERHEAD, ResponseCache, entry_size
+
+
+def key(name: str, version: int = 1) -> tuple:
+    return ("thread", name, 1, version, None, False, "oldest", 50, None)
+
+
+def test_get_returns_what_put_stored_and_misses_are_none():
+    cache = ResponseCache(10_000)
+    cache.put(key("/a/"), b"A")
+    assert cache.get(key("/a/")) == b"A"
+    assert cache.get(key("/a/", version=2)) is None
+    assert cache.get(key("/b/")) is None
+
+
+def test_the_least_recently_used_entry_goes_first():
+    body = b"x" * 100
+    size = entry_size(key("/a/"), body)
+    cache = ResponseCache(size * 3)
+    for name in ("/a/", "/b/", "/c/"):
+        cache.put(key(name), body)
+    assert cache.get(key("/a/")) == body  # /a/ is now the most recently used
+    cache.put(key("/d/"), body)
+    assert cache.get(key("/b/")) is None
+    assert [cache.get(key(n)) is not None for n in ("/a/", "/c/", "/d/")] == [True] * 3
+    assert len(cache) == 3
+    assert cache.size == size * 3 <= cache.max_bytes
+
+
+def test_size_stays_under_the_limit_with_bodies_of_every_size():
+    cache = ResponseCache(5_000)
+    for i in range(200):
+        cache.put(key(f"/{i}/"), b"y" * (i * 37 % 2_000))
+        assert cache.size <= 5_000
+    assert cache.size == sum(entry_size(k, v) for k, (v, _) in cache._entries.items())
+
+
+def test_replacing_an_entry_does_not_count_it_twice():
+    cache = ResponseCache(10_000)
+    cache.put(key("/a/"), b"1" * 500)
+    cache.put(key("/a/"), b"2" * 100)
+    assert len(cache) == 1
+    assert cache.size == entry_size(key("/a/"), b"2" * 100)
+
+
+def test_a_body_larger_than_the_cache_is_not_stored_and_evicts_nothing():
+    cache = ResponseCache(ENTRY_OVERHEAD + 200)
+    cache.put(key("/small/"), b"s")
+    cache.put(key("/huge/"), b"h" * 10_000)
+    assert cache.get(key("/huge/")) is None
+    assert cache.get(key("/small/")) == b"s"
+
+
+def test_memory_0_turns_the_cache_off():
+    cache = ResponseCache(0)
+    assert not cache.enabled
+    cache.put(key("/a/"), b"")
+    assert cache.get(key("/a/")) is None
+    assert len(cache) == 0
+
+
+def test_concurrent_use_keeps_the_accounting_right():
+    cache = ResponseCache(20_000)
+
+    def work(offset: int) -> None:
+        for i in range(500):
+            cache.put(key(f"/{(i + offset) % 60}/"), b"z" * (i % 300))
+            cache.get(key(f"/{i % 60}/"))
+
+    threads = [threading.Thread(target=work, args=(n * 7,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cache.size <= 20_000
+    assert cache.size == sum(size for _, size in cache._entries.values())
