@@ -22,6 +22,7 @@ from commentd.config import Config
 from commentd.errors import ValidationError
 from commentd.services import validation
 from commentd.storage.models import Comment, Status, Thread, utcnow
+from commentd.storage.queries import thread_state
 
 SORTS = ("oldest", "newest", "top")
 MAX_COUNT_URIS = 200
@@ -146,11 +147,7 @@ class ThreadService:
 
     def version_of(self, uri: str) -> ThreadVersion:
         """The version of the thread at ``uri`` (a validated uri): one indexed lookup."""
-        row = (
-            Thread.select(Thread.id, Thread.version, Thread.title, Thread.locked, Thread.created)
-            .where(Thread.uri == uri)
-            .first()
-        )
+        row = thread_state(uri)
         if row is None:
             return ThreadVersion(0, 0, None, False)
         closed = thread_closed(row, self.config, self.clock())

@@ -417,7 +417,7 @@ def main() -> None:
                 subprocess.run(
                     [
                         "psql",
-                        args.postgres,
+                        args.postgres.replace("+pool", ""),
                         "-qc",
                         "DROP SCHEMA public CASCADE; CREATE SCHEMA public",
                     ],
