@@ -128,4 +128,4 @@ def check(config_path: str | None) -> None:
         click.echo(f"{mark.get(result.ok, 'skip')}  {result.name:<9} {result.detail}")
         failed |= result.ok is False
     if failed:
-        raise SystemExit(1)
+        click.get_current_context().exit(1)

@@ -246,8 +246,10 @@ class CommentService:
         if thread_closed(thread, self.config, self.clock()):
             raise THREAD_LOCKED
         if title and not thread.title:
+            # Readers see the title, so it is a change of the thread like any other.
             thread.title = title
-            thread.save(only=[Thread.title])
+            thread.version += 1
+            thread.save(only=[Thread.title, Thread.version])
         return thread
 
     def _parent(self, parent_id: int, thread: Thread) -> Comment:

@@ -51,6 +51,7 @@ def delete(email: str, mode: str, actor: Actor) -> int:
     if mode not in MODES:
         raise ValidationError(f"mode must be one of {', '.join(MODES)}.", code="invalid_value")
     changed = 0
+    threads: set[int] = set()
     with write_transaction():
         for comment in _of(email):
             if mode == "erase":
@@ -61,7 +62,9 @@ def delete(email: str, mode: str, actor: Actor) -> int:
                 comment.notify = False
                 comment.save()
             if comment.status in (Status.APPROVED, Status.DELETED):
-                bump_version(comment.thread_id)
+                threads.add(comment.thread_id)
             changed += 1
+        for thread_id in threads:
+            bump_version(thread_id)
         audit.record(actor, f"privacy-{mode}", "person", None, {"comments": changed})
     return changed

@@ -76,6 +76,16 @@ def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
 
+@dataclass(frozen=True)
+class _Blocklists:
+    """Everything a comment is checked against: the config's blocklists and the bans."""
+
+    words: re.Pattern[str] | None
+    addresses: frozenset[str]
+    domains: tuple[str, ...]
+    networks: tuple[str, ...]
+
+
 class Screener:
     """Decides the status a new comment is stored with, per ``[moderation]``."""
 
@@ -87,24 +97,31 @@ class Screener:
         clock: Callable[[], dt.datetime] = utcnow,
     ):
         self.settings = config.moderation
-        self.public_url = config.public_url
         self.stamp_key = stamp_key
         self.checker = checker
         self.clock = clock
-        self.words = _word_pattern(self.settings.blocked_words)
-        self._bans_read: tuple[float, bans.BanLists] | None = None
+        self._bans_read: tuple[float, _Blocklists] | None = None
         self._bans_lock = threading.Lock()
-        emails = [e.lower() for e in self.settings.blocked_emails]
-        self.blocked_addresses = frozenset(e for e in emails if not e.startswith("@"))
-        self.blocked_domains = tuple(e for e in emails if e.startswith("@"))
 
-    def _bans(self) -> bans.BanLists:
-        """The bans, read at most every ``BANS_TTL`` seconds (they change rarely, and a ban
-        reaches every process within that time)."""
+    def _blocklists(self) -> _Blocklists:
+        """The config's blocklists joined with the bans, rebuilt when the bans are reread (at
+        most every ``BANS_TTL`` seconds: they change rarely, and a ban reaches every process
+        within that time)."""
         now = time.monotonic()
         with self._bans_lock:
             if self._bans_read is None or now - self._bans_read[0] >= BANS_TTL:
-                self._bans_read = (now, bans.lists())
+                banned = bans.lists()
+                settings = self.settings
+                emails = [e.lower() for e in settings.blocked_emails] + list(banned.emails)
+                self._bans_read = (
+                    now,
+                    _Blocklists(
+                        words=_word_pattern(settings.blocked_words + banned.words),
+                        addresses=frozenset(e for e in emails if not e.startswith("@")),
+                        domains=tuple(e for e in emails if e.startswith("@")),
+                        networks=settings.blocked_networks + banned.networks,
+                    ),
+                )
             return self._bans_read[1]
 
     def form_stamp(self) -> str:
@@ -123,24 +140,19 @@ class Screener:
     def blocklisted(self, submission: Submission, client: Client) -> bool:
         """Whether the config's blocklists or the bans (``commentd ban``) name the text,
         author, website, email or client network."""
-        banned = self._bans()
-        words = self.words
-        if banned.words:
-            words = _word_pattern(self.settings.blocked_words + banned.words)
-        if words is not None:
+        lists = self._blocklists()
+        if lists.words is not None:
             said = "\n".join(
                 part or "" for part in (submission.text, submission.author, submission.website)
             )
-            if words.search(said.lower()):
+            if lists.words.search(said.lower()):
                 return True
         email = (submission.email or "").lower()
-        if email:
-            addresses = self.blocked_addresses | {e for e in banned.emails if e[0] != "@"}
-            domains = self.blocked_domains + tuple(e for e in banned.emails if e[0] == "@")
-            if email in addresses or any(email.endswith(domain) for domain in domains):
-                return True
-        networks = self.settings.blocked_networks + banned.networks
-        return bool(networks) and client.within(networks)
+        if email and (
+            email in lists.addresses or any(email.endswith(domain) for domain in lists.domains)
+        ):
+            return True
+        return bool(lists.networks) and client.within(lists.networks)
 
     def held_by_rules(self, submission: Submission, html: str) -> bool:
         """Whether the moderation mode holds this comment for approval."""

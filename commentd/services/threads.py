@@ -65,14 +65,13 @@ class PageQuery:
 class ThreadVersion:
     """What a thread page depends on besides its comments, from one small indexed query.
 
-    ``version`` counts every change readers can see; ``closed`` can change with time alone
-    (``lock_after``) and ``title`` with a held first comment, so they are here too. An unknown
-    thread is ``thread_id`` 0, version 0.
+    ``version`` counts every change readers can see (a title set later included); ``closed``
+    can change with time alone (``lock_after``), so it is here too. An unknown thread is
+    ``thread_id`` 0, version 0.
     """
 
     thread_id: int
     version: int
-    title: str | None
     closed: bool
 
 
@@ -149,9 +148,9 @@ class ThreadService:
         """The version of the thread at ``uri`` (a validated uri): one indexed lookup."""
         row = thread_state(uri)
         if row is None:
-            return ThreadVersion(0, 0, None, False)
+            return ThreadVersion(0, 0, False)
         closed = thread_closed(row, self.config, self.clock())
-        return ThreadVersion(row.id, row.version, row.title, closed)
+        return ThreadVersion(row.id, row.version, closed)
 
     def versions(self, uris: Iterable[Any], field: str = "uri") -> dict[str, tuple[int, int]]:
         """``(thread id, version)`` per requested uri, in request order, from one query;

@@ -16,7 +16,6 @@ from commentd.storage.models import Thread
 class ThreadState(NamedTuple):
     id: int
     version: int
-    title: str | None
     locked: bool
     created: dt.datetime
 
@@ -31,11 +30,11 @@ def _compiled(name: str, build) -> str:
 
 
 def thread_state(uri: str) -> ThreadState | None:
-    """The thread at ``uri``: id, version, title, locked flag and creation time."""
+    """The thread at ``uri``: id, version, locked flag and creation time."""
     sql = _compiled(
         "thread_state",
         lambda: (
-            Thread.select(Thread.id, Thread.version, Thread.title, Thread.locked, Thread.created)
+            Thread.select(Thread.id, Thread.version, Thread.locked, Thread.created)
             .where(Thread.uri == "")
             .limit(1)
         ),
@@ -46,7 +45,6 @@ def thread_state(uri: str) -> ThreadState | None:
     return ThreadState(
         row[0],
         row[1],
-        row[2],
-        Thread.locked.python_value(row[3]),
-        Thread.created.python_value(row[4]),
+        Thread.locked.python_value(row[2]),
+        Thread.created.python_value(row[3]),
     )

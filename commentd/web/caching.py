@@ -1,7 +1,7 @@
 """HTTP caching of thread reads and counts: ETags, ``If-None-Match``, ``Cache-Control``.
 
 A thread page's ETag hashes the thread's version (bumped by every change readers can see)
-with everything else its body depends on: the thread's id and title, whether it is closed
+with everything else its body depends on: the thread's id, whether it is closed
 (threads also close by age, with no version bump), the query, and a per-process constant for
 the code and the configuration that shape the JSON, so a deploy or a config change gives new
 ETags. Processes with the same version, config and database give the same ETags, so any of
@@ -133,7 +133,6 @@ class ReadCache:
             query.uri,
             state.thread_id,
             state.version,
-            state.title,
             state.closed,
             query.sort,
             query.limit,
@@ -158,7 +157,7 @@ class ReadCache:
             # The page may be newer than the lookup above: key and tag it by what it shows.
             # (The thread row is read before its comments, and a write bumps the version in
             # the same transaction, so a body is never older than the version it is kept under.)
-            state = ThreadVersion(page.thread_id, page.version, page.title, page.locked)
+            state = ThreadVersion(page.thread_id, page.version, page.locked)
             key = self._thread_key(query, state)
             self.responses.put(key, body)
         self._headers(key)

@@ -199,6 +199,17 @@ def test_a_held_first_comment_that_titles_the_thread_changes_the_etag(site):
     assert res.json["thread"]["title"] == "A title"
 
 
+def test_a_title_given_later_to_an_untitled_thread_changes_the_etag(site):
+    client, _ = site(moderation__mode="all")
+    _post(client, text="first, untitled")  # held: the thread exists, readers see no comment
+    tag = etag(client)
+    assert read(client, if_none_match=tag).status == 304
+    _post(client, text="second, titled", title="A title")  # held too: only the title changed
+    res = read(client, if_none_match=tag)
+    assert res.status == 200
+    assert res.json["thread"]["title"] == "A title"
+
+
 # -- counts --------------------------------------------------------------------------------
 
 

@@ -367,7 +367,7 @@ class Importer:
 
     def _vote(self, record, summary: Summary, state: _ImportState, dry: bool) -> None:
         found = state.find(self, record.comment_key)
-        comment = Comment.get_or_none(Comment.id == found[0]) if found else None
+        comment = found[0] if found else None
         if comment is None:
             summary.skipped["vote on an unknown comment"] += 1
             return
