@@ -17,7 +17,7 @@ from commentd.services.screening import Screener
 from commentd.services.site import open_site
 from commentd.services.spam import checker_for
 from commentd.services.threads import ThreadService
-from commentd.web import admin, api, links, metrics, pages, serialize
+from commentd.web import admin, api, fastpath, links, metrics, pages, serialize
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import RequestScope, install_error_handler
 
@@ -44,9 +44,10 @@ def create_app(config: Config) -> bottle.Bottle:
     app.config["commentd.config"] = config
     install_error_handler(app, origins)
     app.install(RequestScope(origins))
-    api.register(app, services)
+    reads = api.register(app, services)
     links.register(app, site)
     admin.register(app, site, limiter, services.addresses)
     pages.register(app)
-    metrics.install(app, config, services.addresses)
+    # the fast path inside the metrics: its answers are counted and logged like any other
+    metrics.install(app, config, services.addresses, fastpath.wrap(app, reads, origins))
     return app

@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
 
 # What an entry costs beyond its body: the key tuple, its strings, the dict slot.
 ENTRY_OVERHEAD = 256
 
 
+def key_size(key: Hashable) -> int:
+    """The characters of a key's strings (a string, or a tuple of parts and of tuples)."""
+    if isinstance(key, str):
+        return len(key)
+    if isinstance(key, tuple):
+        return sum(key_size(part) for part in key)
+    return 0
+
+
 def entry_size(key: Hashable, body: bytes) -> int:
     """The bytes an entry is charged: its body, its key's strings and a fixed overhead."""
-    strings = key if isinstance(key, tuple) else (key,)
-    return len(body) + ENTRY_OVERHEAD + sum(len(part) for part in strings if isinstance(part, str))
+    return len(body) + ENTRY_OVERHEAD + key_size(key)
 
 
 class ResponseCache:
@@ -71,3 +82,30 @@ class ResponseCache:
         with self._lock:
             self._entries.clear()
             self.size = 0
+
+
+class Memo(Generic[V]):
+    """Values that are cheap to recompute but asked for on every request (an ETag, a parsed
+    query string). Keys come from clients, so memory is bounded twice: keys over
+    ``max_key_size`` characters are not kept, and when ``max_entries`` are kept all are
+    dropped at once (which entries survive matters less than the bound)."""
+
+    def __init__(self, max_entries: int, max_key_size: int):
+        self.max_entries = max_entries
+        self.max_key_size = max_key_size
+        self._values: dict[Hashable, V] = {}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The value for ``key``, computed by ``compute()`` the first time (and every time,
+        for a key too long to keep)."""
+        value = self._values.get(key)
+        if value is None:
+            value = compute()
+            if key_size(key) <= self.max_key_size:
+                if len(self._values) >= self.max_entries:
+                    self._values.clear()  # dict operations are atomic: no lock needed
+                self._values[key] = value
+        return value

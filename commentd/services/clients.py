@@ -7,6 +7,7 @@ without revealing them.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ IPV4_PREFIX = 24
 IPV6_PREFIX = 48
 
 
+@functools.lru_cache(maxsize=1024)  # parsing costs more than the rest of a vote; clients repeat
 def anonymize_ip(address: str) -> str | None:
     """The network of ``address``: IPv4 to /24, IPv6 to /48 (IPv4-mapped IPv6 as IPv4)."""
     try:

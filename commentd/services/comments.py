@@ -20,8 +20,9 @@ from commentd.services.render import render
 from commentd.services.screening import Screener, Traps
 from commentd.services.spam import Submission
 from commentd.services.threads import thread_closed
-from commentd.storage.database import write_transaction
-from commentd.storage.models import Comment, Status, Thread, Vote, utcnow
+from commentd.storage import writes
+from commentd.storage.database import batched_write, write_transaction
+from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
 MAX_IDEMPOTENCY_KEY = 255
 # Spam is among them: to its author a comment caught as spam looks merely held, so a bot
@@ -58,7 +59,7 @@ class Owned:
 
 def bump_version(thread_id: int) -> None:
     """Mark a thread as changed for readers: its version counts every visible change."""
-    Thread.update(version=Thread.version + 1).where(Thread.id == thread_id).execute()
+    writes.bump_version(thread_id)
 
 
 class CommentService:
@@ -172,26 +173,31 @@ class CommentService:
             user_agent=client.user_agent,
         )
         status = self.screener.screen(submission, html, client, _traps(data))
+        voter = client.voter(self.keys.voter)
+        # Built before the write lock is taken: inside it only what depends on the database.
+        comment = Comment(
+            text=text,
+            text_hash=text_hash(text),
+            html=html,
+            status=status,
+            remote_addr=client.network,
+            voter=voter,
+            idempotency_key=idem,
+            **fields,
+        )
+
+        def store() -> None:
+            thread = self._thread_for_write(uri, title)
+            parent = self._parent(parent_id, thread) if parent_id is not None else None
+            self._refuse_duplicate(thread, text, voter, email)
+            comment.thread, comment.parent, comment.created = thread, parent, self.clock()
+            writes.insert_comment(comment)
+            if status == Status.APPROVED:
+                bump_version(thread.id)
+            self.events.comment_created(comment)
+
         try:
-            with write_transaction():
-                thread = self._thread_for_write(uri, title)
-                parent = self._parent(parent_id, thread) if parent_id is not None else None
-                self._refuse_duplicate(thread, text, client, email)
-                comment = Comment.create(
-                    thread=thread,
-                    parent=parent,
-                    text=text,
-                    html=html,
-                    created=self.clock(),
-                    status=status,
-                    remote_addr=client.network,
-                    voter=client.voter(self.keys.voter),
-                    idempotency_key=idem,
-                    **fields,
-                )
-                if status == Status.APPROVED:
-                    bump_version(thread.id)
-                self.events.comment_created(comment)
+            batched_write(store)  # committed with other comments arriving at the same moment
         except IntegrityError:
             earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
             if earlier is None:
@@ -220,30 +226,21 @@ class CommentService:
                 f"A comment may contain at most {limit} links.", code="too_many_links", field="text"
             )
 
-    def _refuse_duplicate(self, thread: Thread, text: str, client: Client, email: str | None):
+    def _refuse_duplicate(self, thread: Thread, text: str, voter: str, email: str | None):
         """The same text again in the same thread from the same person is a double post."""
-        same_person = Comment.voter == client.voter(self.keys.voter)
-        if email:
-            same_person |= Comment.email == email
-        duplicate = Comment.select().where(
-            (Comment.thread == thread)
-            & (Comment.text == text)
-            & Comment.status.in_(VISIBLE_TO_OWNER)
-            & same_person
-        )
-        if duplicate.exists():
+        if writes.has_comment(thread.id, text, VISIBLE_TO_OWNER, voter, email):
             raise Conflict(
                 "You already posted this comment here.", code="duplicate_comment", field="text"
             )
 
     def _thread_for_write(self, uri: str, title: str | None) -> Thread:
-        thread = Thread.get_or_none(Thread.uri == uri)
+        thread = writes.thread_for_uri(uri)
         if thread is None:
             # Concurrent first comments race to create the thread (PostgreSQL runs them in
             # parallel): the loser's insert does nothing and it reads the winner's row.
             Thread.insert(uri=uri, title=title, created=self.clock()).on_conflict_ignore().execute()
             return Thread.get(Thread.uri == uri)
-        if thread_closed(thread, self.config, self.clock()):
+        if thread_closed(thread, self.config, self.clock):
             raise THREAD_LOCKED
         if title and not thread.title:
             # Readers see the title, so it is a change of the thread like any other.
@@ -253,7 +250,7 @@ class CommentService:
         return thread
 
     def _parent(self, parent_id: int, thread: Thread) -> Comment:
-        parent = Comment.get_or_none(Comment.id == parent_id)
+        parent = writes.comment_by_id(parent_id)
         if parent is None or parent.thread_id != thread.id:
             raise ValidationError(
                 "The comment replied to is not in this thread.",
@@ -277,7 +274,7 @@ class CommentService:
         """Change the text (and optionally author and website) within the edit window."""
         settings = self.config.comments
         text = validation.text(data.get("text"), max_length=settings.max_length)
-        changes: dict[str, Any] = {"text": text, "html": render(text)}
+        changes: dict[str, Any] = {"text": text, "text_hash": text_hash(text), "html": render(text)}
         if "author" in data:
             changes["author"] = validation.author(
                 data.get("author"), required=settings.require_author
@@ -333,7 +330,7 @@ class CommentService:
 
     def _refuse_if_closed(self, comment: Comment) -> None:
         thread = Thread.get_by_id(comment.thread_id)
-        if thread_closed(thread, self.config, self.clock()):
+        if thread_closed(thread, self.config, self.clock):
             raise THREAD_LOCKED
 
     def _holds_token(self, comment_id: int, token: str | None) -> bool:
@@ -364,6 +361,7 @@ def erase(comment: Comment, when: dt.datetime) -> None:
     """Mark ``comment`` deleted and drop everything it said and who said it."""
     comment.status = Status.DELETED
     comment.text = ""
+    comment.text_hash = None
     comment.html = ""
     comment.author = comment.email = comment.website = None
     comment.notify = False

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from commentd.config import Config
 from commentd.errors import TooManyRequests
 from commentd.services.clients import Client
-from commentd.storage.database import write_transaction
+from commentd.storage.database import batched_write
 from commentd.storage.models import RateHit
 
 MINUTE, HOUR = 60, 3600
@@ -39,13 +39,16 @@ class RateLimiter:
             return
         now = int(self.clock())
         network = client.network or "unknown"
-        with write_transaction():
+
+        def count() -> None:
             for length, allowed in rules:
                 window = now // length
                 key = f"{action}:{length}:{network}"
                 hits = self._count(key, window, expires=(window + 1) * length, now=now)
                 if hits > allowed:
                     raise _refusal(action, (window + 1) * length - now)
+
+        batched_write(count)  # a refusal rolls its own hits back
 
     def check(self, action: str, client: Client) -> None:
         """Raise 429 when ``client`` has used up an allowance of ``action``; count nothing.

@@ -544,7 +544,8 @@ VOTES = REGISTRY.counter(
     "commentd_votes_total", "Votes cast, changed or withdrawn.", statsd="votes"
 )
 CACHE = REGISTRY.counter(
-    "commentd_cache_total", "Thread reads by how they were answered: hit, miss or not_modified."
+    "commentd_cache_total",
+    "Thread reads and counts by how they were answered: hit, miss or not_modified.",
 )
 DATABASE_ERRORS = REGISTRY.counter(
     "commentd_database_errors_total", "Requests that failed because the database did."

@@ -23,10 +23,13 @@ from commentd.services.events import Events, NoEvents
 from commentd.services.render import render
 from commentd.services.threads import thread_closed
 from commentd.storage.database import write_transaction
-from commentd.storage.models import Comment, Status, Thread, utcnow
+from commentd.storage.models import Comment, Status, Thread, text_hash, utcnow
 
 MAX_BATCH = 500
 QUEUE_STATUSES = tuple(status.value for status in Status)
+
+# Columns computed from the text: an edit changes them with it, and the audit names the text.
+DERIVED = frozenset({"html", "text_hash"})
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class ModerationService:
 
     def closed(self, thread: Thread, now: dt.datetime | None = None) -> bool:
         """Locked by hand, or older than ``[moderation] lock_after``."""
-        return thread_closed(thread, self.config, now or self.clock())
+        return thread_closed(thread, self.config, (lambda: now) if now else self.clock)
 
     # -- comment actions ----------------------------------------------------------------
 
@@ -234,7 +237,7 @@ class ModerationService:
         changes: dict[str, Any] = {}
         if "text" in data:
             text = validation.text(data.get("text"), max_length=settings.max_length)
-            changes.update(text=text, html=render(text))
+            changes.update(text=text, text_hash=text_hash(text), html=render(text))
         if "author" in data:
             changes["author"] = validation.author(data.get("author"), required=False)
         if "website" in data:
@@ -247,7 +250,9 @@ class ModerationService:
             comment = self.comment(comment_id)
             if comment.status == Status.DELETED:
                 raise Conflict(f"Comment {comment.id} was deleted.", code="comment_deleted")
-            fields = sorted(k for k in changes if k != "html" and getattr(comment, k) != changes[k])
+            fields = sorted(
+                k for k in changes if k not in DERIVED and getattr(comment, k) != changes[k]
+            )
             if not fields:
                 return comment
             for name, value in changes.items():

@@ -22,17 +22,27 @@ from commentd.config import Config
 from commentd.errors import ValidationError
 from commentd.services import validation
 from commentd.storage.models import Comment, Status, Thread, utcnow
-from commentd.storage.queries import thread_state
+from commentd.storage.queries import (
+    CommentRow,
+    ThreadState,
+    thread_comments,
+    thread_state,
+    thread_versions,
+)
 
 SORTS = ("oldest", "newest", "top")
 MAX_COUNT_URIS = 200
+#: The statuses a thread page reads: approved comments, and deleted ones as placeholders.
+SHOWN = (Status.APPROVED, Status.DELETED)
+#: A comment on a page: a model instance, or the plain row a page read gives.
+PageComment = Comment | CommentRow
 
 
 @dataclass
 class Node:
     """A comment and the replies shown under it."""
 
-    comment: Comment
+    comment: PageComment
     replies: list[Node] = field(default_factory=list)
 
 
@@ -82,7 +92,7 @@ def _micros(moment: dt.datetime) -> int:
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
-def _root_key(sort: str, comment: Comment) -> list[int]:
+def _root_key(sort: str, comment: PageComment) -> list[int]:
     """What top-level comments are ordered by, ascending: pinned ones first, then the sort."""
     rank = 0 if comment.pinned else 1
     created = _micros(comment.created)
@@ -149,20 +159,13 @@ class ThreadService:
         row = thread_state(uri)
         if row is None:
             return ThreadVersion(0, 0, False)
-        closed = thread_closed(row, self.config, self.clock())
+        closed = thread_closed(row, self.config, self.clock)
         return ThreadVersion(row.id, row.version, closed)
 
-    def versions(self, uris: Iterable[Any], field: str = "uri") -> dict[str, tuple[int, int]]:
-        """``(thread id, version)`` per requested uri, in request order, from one query;
-        unknown uris are ``(0, 0)``. Validates like ``counts``."""
-        wanted = self._count_uris(uris, field)
-        found = dict.fromkeys(wanted, (0, 0))
-        if wanted:
-            query = Thread.select(Thread.uri, Thread.id, Thread.version).where(
-                Thread.uri.in_(wanted)
-            )
-            found.update((uri, (thread_id, version)) for uri, thread_id, version in query.tuples())
-        return found
+    def versions(self, wanted: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+        """``(uri, thread id, version)`` of the threads among ``wanted`` (from ``count_uris``)
+        that exist, sorted, from one query."""
+        return tuple(sorted(thread_versions(wanted)))
 
     def page(
         self,
@@ -179,17 +182,10 @@ class ThreadService:
         settings = self.config.comments
         uri, sort, limit, cursor = query.uri, query.sort, query.limit, query.cursor
         after = _decode_cursor(cursor, sort) if cursor else None
-        thread = Thread.get_or_none(Thread.uri == uri)
+        thread = thread_state(uri)
         if thread is None:
             return ThreadPage(uri, None, False, 0, 0, [], None, sort)
-        rows = list(
-            Comment.select()
-            .where(
-                (Comment.thread == thread.id)
-                & (Comment.status.in_([Status.APPROVED, Status.DELETED]))
-            )
-            .order_by(Comment.created, Comment.id)
-        )
+        rows = thread_comments(thread.id, SHOWN)
         roots = build_tree(rows, settings.max_depth)
         total = sum(1 for row in rows if row.status == Status.APPROVED)
         keyed = sorted(((_root_key(sort, n.comment), n) for n in roots), key=lambda kn: kn[0])
@@ -198,9 +194,9 @@ class ThreadService:
         shown = keyed[:limit]
         next_cursor = _encode_cursor(sort, shown[-1][0]) if len(keyed) > limit else None
         return ThreadPage(
-            uri=thread.uri,
+            uri=uri,
             title=thread.title,
-            locked=thread_closed(thread, self.config, self.clock()),
+            locked=thread_closed(thread, self.config, self.clock),
             total=total,
             version=thread.version,
             comments=[node for _, node in shown],
@@ -211,7 +207,7 @@ class ThreadService:
 
     def counts(self, uris: Iterable[Any], field: str = "uri") -> dict[str, int]:
         """Approved comments per uri; unknown uris count 0. ``field`` names the input."""
-        wanted = self._count_uris(uris, field)
+        wanted = self.count_uris(uris, field)
         counts = dict.fromkeys(wanted, 0)
         if wanted:
             query = (
@@ -225,8 +221,9 @@ class ThreadService:
         return counts
 
     @staticmethod
-    def _count_uris(uris: Iterable[Any], field: str) -> list[str]:
-        wanted = list(
+    def count_uris(uris: Iterable[Any], field: str = "uri") -> tuple[str, ...]:
+        """The distinct uris of a counts request, validated (``field`` names the input)."""
+        wanted = tuple(
             dict.fromkeys(
                 validation.string(uri, field, max_length=validation.MAX_URI, required=True)
                 for uri in uris
@@ -239,7 +236,7 @@ class ThreadService:
         return wanted
 
 
-def build_tree(rows: list[Comment], max_depth: int) -> list[Node]:
+def build_tree(rows: list[PageComment], max_depth: int) -> list[Node]:
     """Nest ``rows`` and return the top-level nodes, oldest first at every level.
 
     Deleted comments are kept only as placeholders for visible replies. A reply whose parent
@@ -249,13 +246,13 @@ def build_tree(rows: list[Comment], max_depth: int) -> list[Node]:
     hostile chain of thousands of nested replies cannot exhaust the stack.
     """
     by_id = {row.id: row for row in rows}
-    children: dict[int | None, list[Comment]] = {}
+    children: dict[int | None, list[PageComment]] = {}
     for row in rows:
         parent = row.parent_id if row.parent_id in by_id else None
         children.setdefault(parent, []).append(row)
 
     level: dict[int, int] = {}
-    order: list[Comment] = []
+    order: list[PageComment] = []
     queue = [(row, 1) for row in children.get(None, [])]
     while queue:
         row, depth = queue.pop()
@@ -290,12 +287,15 @@ def build_tree(rows: list[Comment], max_depth: int) -> list[Node]:
     return roots
 
 
-def thread_closed(thread: Thread, config: Config, now: dt.datetime) -> bool:
+def thread_closed(
+    thread: Thread | ThreadState, config: Config, clock: Callable[[], dt.datetime]
+) -> bool:
     """Whether ``thread`` takes no new comments or votes: locked, or past ``lock_after``.
 
     A thread is created with its first comment, so its age is the age of that comment.
+    ``clock`` is asked for the time only when the age matters.
     """
     if thread.locked:
         return True
     after = config.moderation.lock_after
-    return bool(after) and thread.created + dt.timedelta(seconds=after) <= now
+    return bool(after) and thread.created + dt.timedelta(seconds=after) <= clock()

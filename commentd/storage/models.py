@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 
 from peewee import (
     SQL,
+    BigIntegerField,
     BooleanField,
     CharField,
     DateTimeField,
@@ -22,6 +24,14 @@ from peewee import (
 )
 
 from commentd.storage.database import database_proxy
+
+
+def text_hash(text: str) -> int | None:
+    """``comment.text_hash``: 64 bits of the text's SHA-256, so the same text is found by index
+    (a double post); None for no text."""
+    if not text:
+        return None
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
 
 
 def utcnow() -> dt.datetime:
@@ -83,6 +93,7 @@ class Comment(BaseModel):
     email = CharField(max_length=256, null=True)
     website = CharField(max_length=512, null=True)
     text = TextField()
+    text_hash = BigIntegerField(null=True)  # text_hash(text), kept by every write of text
     html = TextField()
     created = DateTimeField(default=utcnow, index=True)
     modified = DateTimeField(null=True)
@@ -96,7 +107,11 @@ class Comment(BaseModel):
     pinned = BooleanField(default=False)
 
     class Meta:
-        indexes = ((("thread", "status", "created"), False), (("email",), False))
+        indexes = (
+            (("thread", "status", "created"), False),
+            (("email",), False),
+            (("thread", "text_hash"), False),
+        )
 
 
 class Vote(BaseModel):

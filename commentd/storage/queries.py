@@ -7,10 +7,12 @@ cached read makes, the SQL is built once and reused with new parameters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from commentd.storage.database import database_proxy
-from commentd.storage.models import Thread
+from commentd.storage.models import Comment, Status, Thread
 
 
 class ThreadState(NamedTuple):
@@ -18,6 +20,41 @@ class ThreadState(NamedTuple):
     version: int
     locked: bool
     created: dt.datetime
+    title: str | None
+
+
+class CommentRow(NamedTuple):
+    """A comment as a thread page shows it: its public columns, and its email (for the
+    avatar's hash; it is never shown)."""
+
+    id: int
+    parent_id: int | None
+    status: Status
+    author: str | None
+    email: str | None
+    website: str | None
+    html: str
+    created: dt.datetime
+    modified: dt.datetime | None
+    likes: int
+    dislikes: int
+    pinned: bool
+
+
+ROW_COLUMNS = (
+    Comment.id,
+    Comment.parent,
+    Comment.status,
+    Comment.author,
+    Comment.email,
+    Comment.website,
+    Comment.html,
+    Comment.created,
+    Comment.modified,
+    Comment.likes,
+    Comment.dislikes,
+    Comment.pinned,
+)
 
 
 def _compiled(name: str, build) -> str:
@@ -30,11 +67,11 @@ def _compiled(name: str, build) -> str:
 
 
 def thread_state(uri: str) -> ThreadState | None:
-    """The thread at ``uri``: id, version, locked flag and creation time."""
+    """The thread at ``uri``: id, version, locked flag, creation time and title."""
     sql = _compiled(
         "thread_state",
         lambda: (
-            Thread.select(Thread.id, Thread.version, Thread.locked, Thread.created)
+            Thread.select(Thread.id, Thread.version, Thread.locked, Thread.created, Thread.title)
             .where(Thread.uri == "")
             .limit(1)
         ),
@@ -42,9 +79,62 @@ def thread_state(uri: str) -> ThreadState | None:
     row = database_proxy.execute_sql(sql, (uri, 1)).fetchone()
     if row is None:
         return None
-    return ThreadState(
-        row[0],
-        row[1],
-        Thread.locked.python_value(row[2]),
-        Thread.created.python_value(row[3]),
+    return ThreadState(row[0], row[1], Thread.locked.python_value(row[2]), _created(row[3]), row[4])
+
+
+@functools.lru_cache(maxsize=4096)
+def _created(raw: object) -> dt.datetime:
+    """A thread's stored creation time as a datetime (parsed once: it never changes)."""
+    return Thread.created.python_value(raw)
+
+
+def thread_versions(uris: Sequence[str]) -> list[tuple[str, int, int]]:
+    """``(uri, id, version)`` of the threads at ``uris`` that exist, from one query."""
+    if not uris:
+        return []
+    sql = _compiled(
+        f"thread_versions:{len(uris)}",
+        lambda: Thread.select(Thread.uri, Thread.id, Thread.version).where(
+            Thread.uri.in_([""] * len(uris))
+        ),
     )
+    return database_proxy.execute_sql(sql, uris).fetchall()
+
+
+def thread_comments(thread_id: int, statuses: tuple[Status, ...]) -> list[CommentRow]:
+    """The comments of a thread with one of ``statuses``, oldest first, as plain rows.
+
+    A thread page reads every comment of its thread; building model instances for them
+    costs more than the query.
+    """
+    sql = _compiled(
+        f"thread_comments:{len(statuses)}",
+        lambda: (
+            Comment.select(*ROW_COLUMNS)
+            .where((Comment.thread == 0) & Comment.status.in_(list(statuses)))
+            .order_by(Comment.created, Comment.id)
+        ),
+    )
+    cursor = database_proxy.execute_sql(sql, (thread_id, *(status.value for status in statuses)))
+    return [
+        CommentRow(
+            row[0],
+            row[1],
+            Status(row[2]),
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            _moment(row[7]),
+            _moment(row[8]) if row[8] is not None else None,
+            row[9],
+            row[10],
+            bool(row[11]),
+        )
+        for row in cursor.fetchall()
+    ]
+
+
+def _moment(raw: object) -> dt.datetime:
+    """A stored time: SQLite gives ISO 8601 text, PostgreSQL a datetime."""
+    return dt.datetime.fromisoformat(raw) if isinstance(raw, str) else raw

@@ -40,8 +40,8 @@ def _comment_id(raw: str) -> int:
     return value
 
 
-def register(app: bottle.Bottle, services: Services) -> None:
-    """Add the API routes to ``app``."""
+def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
+    """Add the API routes to ``app``; return the reads' cache, for the fast path."""
     config = services.config
     limit = config.server.max_body_size
     present = serialize.Presenter(services.keys, services.comments, config.comments.gravatar)
@@ -53,13 +53,7 @@ def register(app: bottle.Bottle, services: Services) -> None:
 
     @app.get("/api/comments")
     def list_comments() -> bytes:
-        params = inputs.query(environ())
-        return reads.thread(
-            inputs.one(params, "uri"),
-            sort=inputs.one(params, "sort"),
-            limit=inputs.one(params, "limit"),
-            cursor=inputs.one(params, "cursor"),
-        )
+        return caching.respond(reads.thread(environ()))
 
     @app.post("/api/comments")
     def create_comment() -> dict[str, Any]:
@@ -119,19 +113,18 @@ def register(app: bottle.Bottle, services: Services) -> None:
         }
 
     @app.get("/api/counts")
-    def counts_by_query() -> dict[str, Any] | bytes:
-        params = inputs.query(environ())
-        return reads.counts(params.get("uri", []), field="uri")
+    def counts_by_query() -> bytes:
+        return caching.respond(reads.counts_by_query(environ()))
 
     @app.post("/api/counts")
-    def counts_by_body() -> dict[str, Any] | bytes:
+    def counts_by_body() -> bytes:
         data = inputs.json_body(environ(), limit)
         uris = data.get("uris") if isinstance(data, dict) else data
         if not isinstance(uris, list):
             raise ValidationError(
                 'Send a JSON list of uris, or {"uris": [...]}.', code="invalid_type", field="uris"
             )
-        return reads.counts(uris, field="uris")
+        return caching.respond(reads.counts(environ(), uris, field="uris"))
 
     @app.post("/api/preview")
     def preview() -> dict[str, Any]:
@@ -165,3 +158,5 @@ def register(app: bottle.Bottle, services: Services) -> None:
     def health_check() -> dict[str, Any]:
         health.check_database()
         return {"status": "ok", "database": "ok", "version": __version__}
+
+    return reads

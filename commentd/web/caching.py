@@ -9,29 +9,40 @@ them can revalidate what another served. A counts ETag hashes the requested uris
 threads' ids and versions.
 
 A matching ``If-None-Match`` costs the version lookup only: ``304``, no body. Otherwise a
-thread page comes from the per-process response cache when that has it, and is rendered and
-stored there when not.
+thread page or a counts body comes from the per-process response cache when that has it, and
+is rendered and stored there when not. When many readers miss the same new version at once
+(right after a comment), one renders it and the others wait for its result.
+
+Each read is answered as an ``Answer`` (status, headers, body) that does not depend on
+bottle, so the same code serves the bottle routes and ``commentd.web.fastpath``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from typing import Any
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 
 import bottle
 
 from commentd.config import Config
-from commentd.services.cache import ResponseCache
+from commentd.services.cache import Memo, ResponseCache
 from commentd.services.keys import Keys
 from commentd.services.metrics import CACHE
-from commentd.services.threads import PageQuery, ThreadService, ThreadVersion
+from commentd.services.threads import PageQuery, ThreadService
 from commentd.version import __version__
-from commentd.web import serialize
+from commentd.web import inputs, serialize
 
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
 UNCACHED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON = "application/json"
+# ETags and parsed query strings remembered per process: computing one costs more than the
+# version lookup, and the same few are asked for again and again. At most 3 x 2,000 keys of
+# at most 2,048 characters: about 12 MB in the worst case, a few hundred KB in practice.
+MEMO_ENTRIES, MEMO_KEY_SIZE = 2_000, 2_048
 
 
 def cache_control(config: Config) -> str:
@@ -92,6 +103,22 @@ def no_store_for_writes() -> None:
         response.set_header("Cache-Control", "no-store")
 
 
+class Answer(NamedTuple):
+    """A read's response: ``200`` with a JSON body, or ``304`` with none."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def respond(answer: Answer) -> bytes:
+    """Put ``answer`` on bottle's response and return its body."""
+    bottle.response.status = answer.status
+    for name, value in answer.headers:
+        bottle.response.set_header(name, value)
+    return answer.body
+
+
 class ReadCache:
     """Answers thread reads and counts with ETags, 304s and the response cache."""
 
@@ -108,27 +135,57 @@ class ReadCache:
         self.responses = responses
         self.deploy = deploy_tag(config, keys)
         self.cache_control = cache_control(config)
+        self._tags: Memo[str] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
+        self._thread_queries: Memo[PageQuery] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
+        self._count_queries: Memo[tuple[str, ...]] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
+        self._flights: dict[Hashable, threading.Lock] = {}
+        self._flights_lock = threading.Lock()
 
-    def _tag(self, key: tuple) -> str:
-        return entity_tag(self.deploy, *key)
+    def _answer(self, environ: dict, key: tuple, render: Callable[[], bytes]) -> Answer:
+        """``304`` if ``If-None-Match`` matches ``key``'s tag, else the cached or rendered body."""
+        tag = self._tags.get(key, lambda: entity_tag(self.deploy, *key))
+        validators = [("ETag", tag), ("Cache-Control", self.cache_control)]
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if method in CONDITIONAL_METHODS and none_match(environ.get("HTTP_IF_NONE_MATCH"), tag):
+            CACHE.inc({"result": "not_modified"})
+            return Answer(304, validators, b"")
+        return Answer(200, [*validators, ("Content-Type", JSON)], self._body(key, render))
 
-    def _headers(self, key: tuple) -> None:
-        bottle.response.set_header("ETag", self._tag(key))
-        bottle.response.set_header("Cache-Control", self.cache_control)
+    def _body(self, key: tuple, render: Callable[[], bytes]) -> bytes:
+        body = self.responses.get(key)
+        if body is None:
+            with self._flight(key):
+                body = self.responses.get(key)  # rendered by the request we waited for?
+                if body is None:
+                    CACHE.inc({"result": "miss"})
+                    body = render()
+                    self.responses.put(key, body)
+                    return body
+        CACHE.inc({"result": "hit"})
+        return body
 
-    def _not_modified(self, key: tuple) -> bool:
-        """Answer ``304`` (with the validators) if the request's ``If-None-Match`` matches."""
-        environ = bottle.request.environ
-        if environ.get("REQUEST_METHOD", "GET").upper() not in CONDITIONAL_METHODS:
-            return False
-        if not none_match(environ.get("HTTP_IF_NONE_MATCH"), self._tag(key)):
-            return False
-        bottle.response.status = 304
-        self._headers(key)
-        return True
+    @contextmanager
+    def _flight(self, key: Hashable) -> Iterator[None]:
+        """Let one request at a time render ``key``; the others then find it in the cache."""
+        if not self.responses.enabled:
+            yield
+            return
+        with self._flights_lock:
+            lock = self._flights.setdefault(key, threading.Lock())
+        try:
+            with lock:
+                yield
+        finally:
+            with self._flights_lock:
+                if self._flights.get(key) is lock:
+                    del self._flights[key]
 
-    def _thread_key(self, query: PageQuery, state: ThreadVersion) -> tuple:
-        return (
+    def thread(self, environ: dict) -> Answer:
+        """One thread page, as ``GET /api/comments?uri=...[&sort&limit&cursor]`` asks."""
+        raw = environ.get("QUERY_STRING", "")
+        query = self._thread_queries.get(raw, lambda: self._thread_query(environ))
+        state = self.threads.version_of(query.uri)
+        key = (
             "thread",
             query.uri,
             state.thread_id,
@@ -138,38 +195,42 @@ class ReadCache:
             query.limit,
             query.cursor,
         )
+        # A comment written between the version lookup and the read shows in the page while
+        # its key still names the version before it. Harmless: the next lookup sees the new
+        # version, misses this entry and renders again; a body is never older than its key.
+        return self._answer(
+            environ,
+            key,
+            lambda: serialize.dumps(self.present.thread_page(self.threads.read(query))).encode(),
+        )
 
-    def thread(self, uri: Any, sort: Any, limit: Any, cursor: Any) -> bytes:
-        """The JSON of one thread page, or an empty ``304``."""
-        query = self.threads.query(uri, sort, limit, cursor)
-        state = self.threads.version_of(query.uri)
-        key = self._thread_key(query, state)
-        if self._not_modified(key):
-            CACHE.inc({"result": "not_modified"})
-            return b""
-        body = self.responses.get(key)
-        if body is not None:
-            CACHE.inc({"result": "hit"})
-        else:
-            CACHE.inc({"result": "miss"})
-            page = self.threads.read(query)
-            body = serialize.dumps(self.present.thread_page(page)).encode()
-            # The page may be newer than the lookup above: key and tag it by what it shows.
-            # (The thread row is read before its comments, and a write bumps the version in
-            # the same transaction, so a body is never older than the version it is kept under.)
-            state = ThreadVersion(page.thread_id, page.version, page.locked)
-            key = self._thread_key(query, state)
-            self.responses.put(key, body)
-        self._headers(key)
-        bottle.response.content_type = "application/json"
-        return body
+    def _thread_query(self, environ: dict) -> PageQuery:
+        params = inputs.query(environ)
+        return self.threads.query(
+            inputs.one(params, "uri"),
+            sort=inputs.one(params, "sort"),
+            limit=inputs.one(params, "limit"),
+            cursor=inputs.one(params, "cursor"),
+        )
 
-    def counts(self, uris: Iterable[Any], field: str) -> dict[str, Any] | bytes:
+    def counts_by_query(self, environ: dict) -> Answer:
+        """Counts as ``GET /api/counts?uri=...&uri=...`` asks."""
+        raw = environ.get("QUERY_STRING", "")
+        wanted = self._count_queries.get(
+            raw,
+            lambda: self.threads.count_uris(inputs.query(environ).get("uri", []), "uri"),
+        )
+        return self._counts(environ, wanted, "uri")
+
+    def counts(self, environ: dict, uris: Iterable[Any], field: str) -> Answer:
         """``{"counts": ...}`` for ``uris``, or an empty ``304`` (GET and HEAD only)."""
-        versions = self.threads.versions(uris, field)
-        key = ("counts", *([uri, *pair] for uri, pair in versions.items()))
-        if self._not_modified(key):
-            return b""
-        counts = self.threads.counts(list(versions), field=field)
-        self._headers(key)
-        return {"counts": counts}
+        return self._counts(environ, self.threads.count_uris(uris, field), field)
+
+    def _counts(self, environ: dict, wanted: tuple[str, ...], field: str) -> Answer:
+        # the uris asked for (those with no thread count 0) and the threads found among them
+        key = ("counts", wanted, self.threads.versions(wanted))
+        return self._answer(
+            environ,
+            key,
+            lambda: serialize.dumps({"counts": self.threads.counts(wanted, field=field)}).encode(),
+        )

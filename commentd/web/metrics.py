@@ -120,8 +120,11 @@ def _outbox_messages() -> dict[metrics.Labels, float]:
     return {(("status", status),): count for status, count in outbox.counts().items()}
 
 
-def install(app: bottle.Bottle, config: Config, addresses: AddressResolver) -> None:
-    """Measure every request of ``app``, push to StatsD if set, and serve GET /metrics."""
+def install(
+    app: bottle.Bottle, config: Config, addresses: AddressResolver, wsgi: Callable | None = None
+) -> None:
+    """Measure every request of ``app`` (answered by ``wsgi``, by default bottle's own
+    callable), push to StatsD if set, and serve GET /metrics."""
     settings = config.metrics
     statsd = metrics.StatsD(settings.statsd, settings.statsd_prefix) if settings.statsd else None
     metrics.push_to(statsd)
@@ -131,7 +134,7 @@ def install(app: bottle.Bottle, config: Config, addresses: AddressResolver) -> N
         _outbox_messages,
     )
     access = MetricsAccess(config, addresses)
-    app.wsgi = Instrument(app.wsgi, AccessLog(config.server.access_log, addresses), statsd)
+    app.wsgi = Instrument(wsgi or app.wsgi, AccessLog(config.server.access_log, addresses), statsd)
 
     @app.get("/metrics")
     def metrics_page() -> str:

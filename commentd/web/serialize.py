@@ -12,7 +12,7 @@ from typing import Any
 
 from commentd.services.comments import CommentService
 from commentd.services.keys import Keys, keyed_hash
-from commentd.services.threads import Node, ThreadPage
+from commentd.services.threads import Node, PageComment, ThreadPage
 from commentd.storage.models import Comment, Status
 
 
@@ -30,7 +30,7 @@ def timestamp(value: dt.datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
-def avatar(keys: Keys, comment: Comment) -> str:
+def avatar(keys: Keys, comment: PageComment) -> str:
     """A stable hash to draw an identicon from: never the email itself.
 
     Keyed by email, else name; an anonymous comment gets its own, so that anonymous comments
@@ -40,7 +40,7 @@ def avatar(keys: Keys, comment: Comment) -> str:
     return keyed_hash(keys.avatar, identity)
 
 
-def gravatar(comment: Comment) -> str | None:
+def gravatar(comment: PageComment) -> str | None:
     """Gravatar's MD5 of the email: published only when the site turns Gravatar on."""
     if not comment.email:
         return None
@@ -55,7 +55,7 @@ class Presenter:
         self.comments = comments
         self.use_gravatar = use_gravatar
 
-    def comment(self, item: Comment) -> dict[str, Any]:
+    def comment(self, item: PageComment) -> dict[str, Any]:
         """A comment as every reader may see it."""
         if item.status == Status.DELETED:
             return {

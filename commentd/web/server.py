@@ -1,4 +1,4 @@
-"""Running the app under waitress: body cap, JSON errors, clean SIGTERM.
+"""Running the app under waitress: body cap, JSON errors, kept-alive 304s, clean SIGTERM.
 
 waitress buffers a request body before the app sees it, so the body limit is enforced by
 waitress itself (``max_request_body_size``); its own error responses (413, malformed
@@ -7,16 +7,22 @@ requests) are rewritten to commentd's JSON error body.
 
 from __future__ import annotations
 
+import logging
 import signal
 from collections.abc import Callable
 from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.server import create_server
-from waitress.task import ErrorTask
+from waitress.task import ErrorTask, WSGITask
 
 from commentd.web.scope import BOTTLE_CODES, error_body
 from commentd.web.serialize import dumps
+
+# waitress warns "Task queue depth is N" each time a request waits for a free thread: under
+# load that is a log line per request, written by the thread that does all the socket I/O.
+# The request-duration histogram in /metrics shows queueing instead.
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 WAITRESS_CODES = {**BOTTLE_CODES, 431: ("headers_too_large", "The request headers are too large.")}
 
@@ -40,7 +46,35 @@ class JSONErrorTask(ErrorTask):
         self.write(body)
 
 
-class JSONErrorChannel(HTTPChannel):
+class KeepAliveTask(WSGITask):
+    """waitress's WSGI task, but a response that has no body keeps its connection open.
+
+    waitress 3 closes the connection after every HTTP/1.1 response without a
+    ``Content-Length``, including 304, 204 and 1xx, which by definition end at their headers
+    (RFC 9112, section 6.3) and must not carry a length. A 304 is the commonest answer to a
+    revalidating reader or proxy, and a new TCP connection for each one would cost more than
+    the answer.
+    """
+
+    def build_response_header(self) -> bytes:
+        keep_alive = (
+            not self.has_body
+            and self.version == "1.1"
+            and not self.close_on_finish
+            and self.request.headers.get("CONNECTION", "").lower() != "close"
+        )
+        header = super().build_response_header()
+        if keep_alive and self.close_on_finish:
+            # the only reason left to close was the missing length: undo it
+            self.close_on_finish = False
+            header = header.replace(b"\r\nConnection: close\r\n", b"\r\n", 1)
+        return header
+
+
+class Channel(HTTPChannel):
+    """waitress's channel with commentd's tasks."""
+
+    task_class = KeepAliveTask
     error_task_class = JSONErrorTask
 
 
@@ -65,7 +99,7 @@ def make_server(
         # X-Forwarded-For reaches the app, which trusts it only from [server] trusted_proxies.
         clear_untrusted_proxy_headers=False,
     )
-    server.channel_class = JSONErrorChannel
+    server.channel_class = Channel
     return server
 
 

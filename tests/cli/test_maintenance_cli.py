@@ -198,6 +198,7 @@ class TestPrivacy:
         assert shown[bob]["html"] == "<p>bob's words</p>\n"
         gone = stored(ann)
         assert (gone.text, gone.author, gone.email, gone.remote_addr) == ("", None, None, None)
+        assert gone.text_hash is None  # nothing derived from the words is kept either
 
     def test_delete_asks_first_and_no_changes_nothing(self, shell):
         client, run = shell()

@@ -1,10 +1,10 @@
-"""The per-process response cache: a byte-bounded LRU of rendered bodies."""
+"""The per-process response cache (a byte-bounded LRU of rendered bodies) and the memo."""
 
 from __future__ import annotations
 
 import threading
 
-from commentd.services.cache import ENTRY_OVERHEAD, ResponseCache, entry_size
+from commentd.services.cache import ENTRY_OVERHEAD, Memo, ResponseCache, entry_size, key_size
 
 
 def key(name: str, version: int = 1) -> tuple:
@@ -80,3 +80,33 @@ def test_concurrent_use_keeps_the_accounting_right():
         thread.join()
     assert cache.size <= 20_000
     assert cache.size == sum(size for _, size in cache._entries.values())
+
+
+def test_a_memo_computes_each_key_once():
+    memo = Memo(max_entries=10, max_key_size=100)
+    computed = []
+
+    def compute(value):
+        computed.append(value)
+        return value.upper()
+
+    assert memo.get("a", lambda: compute("a")) == "A"
+    assert memo.get("a", lambda: compute("again")) == "A"
+    assert computed == ["a"]
+
+
+def test_a_memo_keeps_no_long_key_and_empties_itself_when_full():
+    memo = Memo(max_entries=3, max_key_size=10)
+    long_key = "x" * 11
+    assert memo.get(long_key, lambda: 1) == 1
+    assert memo.get(("k", long_key), lambda: 2) == 2
+    assert len(memo) == 0
+    for n in range(3):
+        memo.get(f"k{n}", lambda n=n: n)
+    assert len(memo) == 3
+    assert memo.get("k3", lambda: 3) == 3
+    assert len(memo) == 1
+
+
+def test_key_size_counts_the_strings_of_nested_keys():
+    assert key_size(("counts", ("/a/", 1, 2), ("/bb/", 3, 4))) == len("counts/a//bb/")

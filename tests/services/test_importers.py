@@ -18,7 +18,7 @@ from commentd.services.keys import Keys
 from commentd.services.site import open_site
 from commentd.services.threads import ThreadService
 from commentd.storage.database import connection
-from commentd.storage.models import Comment, Status, Thread
+from commentd.storage.models import Comment, Status, Thread, text_hash
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
 
@@ -97,7 +97,14 @@ class TestDisqus:
         _, importer = site
         importer.run(FIXTURES / "disqus.xml")
         gone = Comment.get(Comment.status == Status.DELETED)
-        assert (gone.text, gone.author, gone.email) == ("", None, None)
+        assert (gone.text, gone.text_hash, gone.author, gone.email) == ("", None, None, None)
+
+    def test_imported_text_is_found_by_the_double_post_check(self, site):
+        _, importer = site
+        importer.run(FIXTURES / "disqus.xml")
+        kept = Comment.select().where(Comment.status != Status.DELETED)
+        assert kept.count() > 0
+        assert all(c.text_hash == text_hash(c.text) for c in kept)
 
     def test_importing_twice_adds_nothing(self, site):
         _, importer = site

@@ -12,7 +12,7 @@ from commentd.services.comments import CommentService
 from commentd.services.keys import Keys
 from commentd.services.moderation import ModerationService
 from commentd.storage.database import connection
-from commentd.storage.models import AuditEntry, Comment, Status, Thread
+from commentd.storage.models import AuditEntry, Comment, Status, Thread, text_hash
 
 ADMIN = Actor("admin", "admin", "203.0.113.0")
 
@@ -114,6 +114,7 @@ def test_edit_renders_the_new_text_and_logs_the_fields(world):
     assert edited.html == "<p><em>typo</em></p>\n"
     assert edited.modified is not None
     assert audit.detail_of(audit.entries()[0]) == {"fields": ["text"]}
+    assert Comment.get_by_id(held.id).text_hash == text_hash("*typo*")
     with pytest.raises(CommentdError) as caught:
         moderation.edit(held.id, {"text": "<script>"[:0]}, ADMIN)
     assert caught.value.code == "required"

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from commentd.storage.database import connection, is_sqlite, open_database
-from commentd.storage.migrations import all_migrations, current_version, migrate, pending_migrations
-from commentd.storage.models import MODELS, Comment, Thread
+from commentd.storage.migrations import (
+    SchemaVersion,
+    all_migrations,
+    current_version,
+    migrate,
+    pending_migrations,
+)
+from commentd.storage.models import MODELS, Comment, Thread, text_hash
 
 
 def schema(db) -> dict:
@@ -82,3 +88,35 @@ def test_every_migration_describes_itself():
     for migration in all_migrations():
         assert migration.description
         assert callable(migration.module.up)
+
+
+def test_text_hashes_are_filled_in_for_comments_written_before_them(database_url):
+    """Migration 5 adds ``comment.text_hash``; comments already there get theirs."""
+    db = open_database(database_url)
+    with connection():
+        migrations = all_migrations()
+        with db.atomic(), SchemaVersion.bind_ctx(db):
+            db.create_tables([SchemaVersion])
+            SchemaVersion.create(version=4)
+            for migration in migrations[:4]:
+                migration.module.up(db)
+        mark = db.param  # "?" on SQLite, "%s" on PostgreSQL
+        db.execute_sql(
+            "INSERT INTO thread (uri, created, locked, version) VALUES"
+            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
+            (False,),
+        )
+        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
+        texts = [f"old comment {n}" for n in range(2_500)] + [""]  # more than one batch
+        for text in texts:
+            db.execute_sql(
+                "INSERT INTO comment (thread_id, text, html, created, status, likes, dislikes,"
+                f" notify, pinned) VALUES ({mark}, {mark}, '', '2026-01-01 00:00:00',"
+                f" 'approved', 0, 0, {mark}, {mark})",
+                (thread_id, text, False, False),
+            )
+        assert [m.version for m in migrate(db)] == [m.version for m in migrations[4:]]
+        stored = {c.text: c.text_hash for c in Comment.select()}
+    assert len(stored) == len(texts)
+    assert stored[""] is None
+    assert all(stored[text] == text_hash(text) for text in texts if text)

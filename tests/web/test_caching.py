@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from http.client import HTTPConnection
 
 import pytest
 
@@ -113,6 +114,36 @@ def test_a_304_does_no_work_beyond_the_version_lookup(client):
     before = cache_counts()
     assert read(client, if_none_match=tag).status == 304
     assert delta(before) == {"hit": 0, "miss": 0, "not_modified": 1}
+
+
+def test_304s_keep_the_connection_open(client):
+    """A revalidating reader or proxy sends its 304s down one connection, not one each."""
+    client.post_comment(text="hello")
+    tag = etag(client)
+    path = "/api/comments?uri=/post/"
+    conn = HTTPConnection("127.0.0.1", client.port, timeout=30)
+    try:
+        conn.request("GET", path)
+        first = conn.getresponse()
+        body = first.read()
+        assert first.status == 200
+        assert b"hello" in body
+        sock = conn.sock
+        for _ in range(3):
+            conn.request("GET", path, headers={"If-None-Match": tag})
+            res = conn.getresponse()
+            assert (res.status, res.read()) == (304, b"")
+            assert res.getheader("Connection") is None
+            assert res.getheader("Content-Length") is None
+        conn.request("GET", path)
+        last = conn.getresponse()
+        assert (last.status, last.read()) == (200, body)
+        assert conn.sock is sock  # the same TCP connection all along
+        conn.request("GET", path, headers={"If-None-Match": tag, "Connection": "close"})
+        closing = conn.getresponse()
+        assert (closing.status, closing.getheader("Connection")) == (304, "close")
+    finally:
+        conn.close()
 
 
 def test_sort_limit_and_cursor_give_different_etags(client):

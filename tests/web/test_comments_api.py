@@ -193,6 +193,21 @@ def test_edit_within_window_rerenders_and_marks_modified(client):
     assert client.thread().json["comments"][0]["html"] == "<p>second <em>take</em></p>\n"
 
 
+def test_an_edited_text_is_what_the_double_post_check_compares(client):
+    created = client.post_comment("/d/", text="first").json
+    token = created["token"]
+    assert client.put(f"/api/comments/{created['comment']['id']}", {"text": "second"}, token=token)
+    assert client.post_comment("/d/", text="second").error_code == "duplicate_comment"
+    assert client.post_comment("/d/", text="first").status == 201
+
+
+def test_a_double_post_is_found_in_a_long_thread_by_its_exact_text(client):
+    for n in range(30):
+        assert client.post_comment("/d/", text=f"comment {n}").status == 201
+    assert client.post_comment("/d/", text="comment 7").error_code == "duplicate_comment"
+    assert client.post_comment("/d/", text="comment 7!").status == 201
+
+
 def test_html_is_rendered_once_at_write_time(client):
     created = client.post_comment(text="*stored*").json
     Comment.update(html="<p>from the database</p>").where(

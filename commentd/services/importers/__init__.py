@@ -29,7 +29,7 @@ from commentd.services.importers.records import CommentRecord, Record, Skipped, 
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.render import render
 from commentd.storage.database import write_transaction
-from commentd.storage.models import Comment, Status, Thread, Vote, utcnow
+from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
 FORMATS = ("disqus", "wordpress", "isso", "json")
 BATCH = 500
@@ -348,6 +348,7 @@ class Importer:
             "thread": thread_id,
             "parent": None,
             "text": "" if deleted else text,
+            "text_hash": None if deleted else text_hash(text),
             "html": "" if deleted else html,
             "author": None if deleted else _clip(record.author, 256),
             "email": None if deleted else _email(record.email),

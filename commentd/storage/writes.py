@@ -1,0 +1,131 @@
+"""Hot write statements, compiled to SQL once per database and reused with parameters.
+
+Creating a comment runs the same few statements every time, and building them with peewee
+costs more than the database takes to run them. Each statement here is built by peewee
+once per database (so placeholders and ``RETURNING`` suit SQLite or PostgreSQL), checked
+against the parameters it is then given, and from then on executed as plain SQL. Values are
+converted by the fields' own ``db_value``, and rows read back by their ``python_value``,
+exactly as peewee does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from peewee import SQL, Field, Model, Query
+
+from commentd.storage.database import database_proxy
+from commentd.storage.models import Comment, Status, Thread, text_hash
+
+_CACHE = "_commentd_write_sql"
+
+
+def _execute(name: Any, build: Callable[[], Query], params: Sequence[Any]) -> Any:
+    """Run the statement ``build()`` makes, compiled on its first use on this database.
+
+    The first time, the parameters peewee itself binds must be ``params``: if a peewee
+    upgrade ever changes their order, this fails loudly instead of writing wrong columns.
+    """
+    db = database_proxy.obj
+    cache = db.__dict__.setdefault(_CACHE, {})
+    sql = cache.get(name)
+    if sql is None:
+        sql, expected = build().sql()
+        if list(expected) != list(params):
+            raise RuntimeError(f"the compiled statement {name!r} no longer matches peewee's")
+        cache[name] = sql
+    return db.execute_sql(sql, params)
+
+
+def _model(model: type[Model], fields: Sequence[Field], row: Sequence[Any] | None) -> Any:
+    """An instance of ``model`` from a row of ``fields``, built the way peewee builds it."""
+    if row is None:
+        return None
+    values = {
+        field.name: field.python_value(value) for field, value in zip(fields, row, strict=True)
+    }
+    instance = model(__no_default__=1, **values)
+    instance._dirty.clear()
+    return instance
+
+
+def _one(model: type[Model], name: str, column: Field, value: Any) -> Any:
+    """The one row of ``model`` whose ``column`` is ``value``, or None, as
+    ``model.get_or_none(column == value)`` returns it."""
+    fields = model._meta.sorted_fields
+    cursor = _execute(
+        name, lambda: model.select(*fields).where(column == value).limit(1), (value, 1)
+    )
+    return _model(model, fields, cursor.fetchone())
+
+
+def thread_for_uri(uri: str) -> Thread | None:
+    """The thread at ``uri``."""
+    return _one(Thread, "thread_for_uri", Thread.uri, uri)
+
+
+def comment_by_id(comment_id: int) -> Comment | None:
+    """The comment ``comment_id``."""
+    return _one(Comment, "comment_by_id", Comment.id, comment_id)
+
+
+def has_comment(
+    thread_id: int, text: str, statuses: Sequence[Status], voter: str, email: str | None
+) -> bool:
+    """Whether ``thread_id`` holds ``text`` in one of ``statuses`` from the same person:
+    the same ``voter``, or (when given) the same ``email``. One index lookup by the text's
+    hash, however long the thread."""
+    hashed = text_hash(text)
+    status_values = [Comment.status.db_value(status) for status in statuses]
+
+    def build() -> Query:
+        same_person = Comment.voter == voter
+        if email:
+            same_person |= Comment.email == email
+        return (
+            Comment.select(SQL("1"))
+            .where(
+                (Comment.thread == thread_id)
+                & (Comment.text_hash == hashed)
+                & (Comment.text == text)
+                & Comment.status.in_(statuses)
+                & same_person
+            )
+            .limit(1)
+        )
+
+    params = [thread_id, hashed, text, *status_values, voter]
+    if email:
+        params.append(email)
+    params.append(1)  # the limit
+    name = ("has_comment", len(status_values), bool(email))
+    return _execute(name, build, params).fetchone() is not None
+
+
+def insert_comment(comment: Comment) -> Comment:
+    """Insert a new, unsaved ``comment`` and give it its id, as ``Comment.create`` does."""
+    data = comment.__data__
+    fields = [
+        field
+        for field in Comment._meta.sorted_fields
+        if field.name in data and field is not Comment.id
+    ]
+    params = [field.db_value(data[field.name]) for field in fields]
+    name = ("insert_comment", *(field.name for field in fields))
+    cursor = _execute(
+        name, lambda: Comment.insert({field: data[field.name] for field in fields}), params
+    )
+    db = database_proxy.obj
+    comment.id = cursor.fetchone()[0] if db.returning_clause else cursor.lastrowid
+    comment._dirty.clear()
+    return comment
+
+
+def bump_version(thread_id: int) -> None:
+    """Count one more visible change of the thread ``thread_id``."""
+    _execute(
+        "bump_version",
+        lambda: Thread.update(version=Thread.version + 1).where(Thread.id == thread_id),
+        (1, thread_id),
+    )
