@@ -1,23 +1,24 @@
 """The benchmark suite: commentd against the ceiling of its stack and against Isso, one run.
 
-    .venv/bin/python tests/bench/bench_suite.py [--seconds 5] [--connections 32]
-        [--no-isso] [--no-big] [--postgres postgresql://postgres@127.0.0.1:5432/test]
+    .venv/bin/python tests/bench/bench_suite.py [--seconds 3] [--rounds 3] [--connections 32]
+        [--no-isso] [--no-big] [--no-pin] [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
 Everything runs on 127.0.0.1, bounded in time. ``commentd serve`` (waitress, 8 threads) is
 started on a fresh SQLite file with realistic data, then driven by wrk (when installed; else a
 Python load generator, slower, so read the ratios) for each case:
 
 - GET a 50-comment thread; the same with ``If-None-Match`` (304); counts of 20 uris;
-  POST new comments; a 95/5 read/write mix;
+  POST new comments (16 clients); a 95/5 read/write mix;
 - GET the same 10-comment thread on a 1,000-comment database and on a 1,000,000-comment
   database in 100,000 threads (``--no-big`` skips it: building it takes a minute);
 - with ``--postgres URL``: GET and POST on PostgreSQL, with 1 and with 4 processes
   (the database named is emptied first).
 
 Baselines measured in the same run on the same machine: a hello-world WSGI app under the same
-waitress and thread count (the ceiling of our stack), and Isso 0.14 (installed from PyPI into
-a virtualenv of its own under the temp directory, once) under the same waitress, on the same
-workload. The server's resident memory is read after the whole run.
+waitress and thread count (the ceiling of our stack), run again before every round of every
+case, since a shared machine's speed drifts (see ``Paired``), and Isso 0.14 (installed from
+PyPI into a virtualenv of its own under the temp directory, once) under the same waitress, on
+the same workload. The server's resident memory is read after the whole run.
 """
 
 from __future__ import annotations
@@ -78,6 +79,25 @@ listen = http://127.0.0.1:{port}/
 ISSO_VERSION = "0.14.0"
 TEXT = "A comment with *some* Markdown, a [link](https://example.com) and `code`: {n}."
 WRK_THREADS = 2
+# With taskset and two cores or more, every single-process server runs on core 0 and wrk on
+# core 1: each side has a core of its own, and the figures stop swinging with where the
+# scheduler puts the server's threads (unpinned, the same hello-world app measured anywhere
+# from 4,000 to 9,000 req/s within a minute). Multi-process servers are not pinned.
+PIN = {"server": ["taskset", "-c", "0"], "load": ["taskset", "-c", "1"]}
+PINNING = shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2
+
+
+def load_is_wrk() -> bool:
+    """The Python load generator runs in this process, which is not pinned."""
+    return shutil.which("wrk") is not None
+
+
+def pinned(role: str, command: list[str]) -> list[str]:
+    """``command``, on the core kept for ``role`` when pinning."""
+    return [*PIN[role], *command] if PINNING else command
+
+
+POST_CLIENTS = 16  # the POST target is set at 16 concurrent clients
 
 
 # -- load generation ---------------------------------------------------------------------
@@ -114,7 +134,9 @@ def lua_headers(headers: dict[str, str], method: str = "GET", body: str | None =
 
 def run_wrk(url: str, seconds: float, connections: int, script: str | None, work: Path) -> dict:
     duration = max(1, round(seconds))
-    command = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    command = pinned(
+        "load", ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--latency"]
+    )
     if script:
         path = work / f"script-{time.monotonic_ns()}.lua"
         path.write_text(script)
@@ -144,7 +166,7 @@ class Load:
 
     def __init__(self, seconds: float, connections: int, work: Path):
         self.seconds, self.connections, self.work = seconds, connections, work
-        self.wrk = shutil.which("wrk") is not None
+        self.wrk = load_is_wrk()
 
     @property
     def name(self) -> str:
@@ -174,19 +196,28 @@ class Load:
         )
 
     def post_new(
-        self, port: int, path: str, read_path: str | None = None, read_share: int = 0
+        self,
+        port: int,
+        path: str,
+        read_path: str | None = None,
+        read_share: int = 0,
+        clients: int | None = None,
     ) -> dict:
-        """Unique comments (so no double-post refusals), optionally mixed with reads."""
+        """Unique comments (so no double-post refusals), optionally mixed with reads;
+        ``clients`` connections instead of the suite's."""
+        connections = clients or self.connections
         if self.wrk:
-            script = lua_post(path, '{"text": "New comment %s"}', read_path, read_share)
+            # unique across runs too: a text posted again is refused as a double post
+            template = '{"text": "New comment %s, run ' + str(time.monotonic_ns()) + '"}'
+            script = lua_post(path, template, read_path, read_share)
             return run_wrk(
-                f"http://127.0.0.1:{port}{path}", self.seconds, self.connections, script, self.work
+                f"http://127.0.0.1:{port}{path}", self.seconds, connections, script, self.work
             )
 
         def body(n: int, i: int) -> bytes:
             return json.dumps({"text": f"New comment {n}-{i}-{time.monotonic_ns()}"}).encode()
 
-        return drive(port, "POST", path, body, self.seconds, min(self.connections, 16))
+        return drive(port, "POST", path, body, self.seconds, min(connections, 16))
 
 
 # -- servers -----------------------------------------------------------------------------
@@ -231,6 +262,8 @@ def start_commentd(url: str, work: Path, workers: int = 1) -> tuple[subprocess.P
     command = [sys.executable, "-m", "commentd", "serve"]
     if workers > 1:
         command += ["--workers", str(workers)]
+    else:
+        command = pinned("server", command)
     process = subprocess.Popen(
         command, env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -335,140 +368,211 @@ def isso_python(work_root: Path) -> Path | None:
 # -- the run -----------------------------------------------------------------------------
 
 
-def fmt(result: dict, ceiling: float) -> str:
+class Paired:
+    """Each case run in rounds, each round right after a run of the hello-world ceiling.
+
+    On a shared machine (a VM whose neighbours come and go) the same server's throughput
+    drifts by tens of percent within minutes, so one ceiling measured at the start would
+    flatter or blame whatever ran later. Every figure is compared with ceilings measured
+    beside it: a case's row is its median round, its ratio the median of its rounds' ratios,
+    and the range shows how far the rounds spread.
+    """
+
+    def __init__(self, load: Load, hello_port: int, rounds: int):
+        self.load, self.hello_port, self.rounds = load, hello_port, rounds
+        self.rows: list[tuple[str, dict]] = []
+
+    def run(self, name: str, case) -> dict:
+        rounds = []
+        for _ in range(self.rounds):
+            ceiling = self.load.get(self.hello_port, "/")["rps"]
+            result = case()
+            rounds.append(result | {"ceiling": ceiling, "ratio": result["rps"] / ceiling})
+        by_rps = sorted(rounds, key=lambda r: r["rps"])
+        ratios = sorted(r["ratio"] for r in rounds)
+        row = by_rps[len(by_rps) // 2] | {
+            "ceiling": sorted(r["ceiling"] for r in rounds)[len(rounds) // 2],
+            "ratio": ratios[len(ratios) // 2],
+            "low": ratios[0],
+            "high": ratios[-1],
+            "errors": sum(r["errors"] for r in rounds),
+        }
+        self.rows.append((name, row))
+        return row
+
+
+def fmt(result: dict) -> str:
+    spread = f"{result['low']:.2f}-{result['high']:.2f}"
     return (
-        f"{result['rps']:>9.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
-        f"{result['errors']:>7} {result['rps'] / ceiling:>9.2f}"
+        f"{result['rps']:>7.0f} {result['p50']:>7.2f} {result['p99']:>7.2f} "
+        f"{result['errors']:>6} {result['ceiling']:>7.0f} {result['ratio']:>6.2f} {spread:>10}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per round")
+    parser.add_argument("--rounds", type=int, default=3, help="per case, each after a ceiling")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-isso", action="store_true")
     parser.add_argument("--no-big", action="store_true")
     parser.add_argument("--postgres", help="a PostgreSQL URL to measure too (it is emptied)")
+    parser.add_argument("--no-pin", action="store_true", help="let the scheduler place all")
     args = parser.parse_args()
+    global PINNING
+    PINNING = PINNING and not args.no_pin and load_is_wrk()
 
-    rows: list[tuple[str, dict]] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         load = Load(args.seconds, args.connections, work)
         print(
-            f"load: {load.name}; {args.seconds:.0f} s per case; every server: waitress, 8 threads"
+            f"load: {load.name}; {args.rounds} rounds of {args.seconds:.0f} s per case, each "
+            "after a round of the hello-world ceiling; every server: waitress, 8 threads"
         )
-
+        if PINNING:
+            print("pinned: single-process servers on core 0, the load generator on core 1")
+        else:
+            print("not pinned: the scheduler places servers and load generator")
         hello_port = free_port()
-        hello = subprocess.Popen([sys.executable, "-c", HELLO, str(hello_port)])
+        hello = subprocess.Popen(pinned("server", [sys.executable, "-c", HELLO, str(hello_port)]))
         try:
             wait_for(hello_port, hello)
-            rows.append(("hello-world WSGI (ceiling)", load.get(hello_port, "/")))
+            bench = Paired(load, hello_port, args.rounds)
+            run_cases(args, load, bench, work, notes)
         finally:
             stop(hello)
-        ceiling = rows[-1][1]["rps"]
+    report(bench.rows, notes)
 
-        server, port = start_commentd(f"sqlite:///{work / 'bench.db'}", work)
+
+THREAD = "/api/comments?uri=/bench/"
+
+
+def run_cases(args, load: Load, bench: Paired, work: Path, notes: list[str]) -> None:
+    """Every case, each paired with its ceilings by ``bench``."""
+    sqlite_cases(load, bench, work, notes)
+    if not args.no_big:
+        big_database_cases(load, bench, work, notes)
+    if args.postgres:
+        postgres_cases(args.postgres, load, bench, work)
+    if not args.no_isso:
+        isso_cases(load, bench, work, notes)
+
+
+def sqlite_cases(load: Load, bench: Paired, work: Path, notes: list[str]) -> None:
+    server, port = start_commentd(f"sqlite:///{work / 'bench.db'}", work)
+    try:
+        seed_api(port, "/api/comments?uri={uri}")
+        _, headers, _ = request(port, "GET", THREAD)
+        etag = {k.lower(): v for k, v in headers.items()}.get("etag")
+        counts = "/api/counts?" + "&".join(f"uri=/page-{n}/" for n in range(20))
+        bench.run("commentd GET 50-comment thread", lambda: load.get(port, THREAD))
+        if etag:
+            bench.run(
+                "commentd GET thread, 304",
+                lambda: load.get(port, THREAD, {"If-None-Match": etag}),
+            )
+        else:
+            notes.append("no ETag on thread reads: the 304 case was skipped")
+        bench.run("commentd counts of 20 uris", lambda: load.get(port, counts))
+        bench.run(
+            "commentd POST new comment",
+            lambda: load.post_new(port, "/api/comments?uri=/w/", clients=POST_CLIENTS),
+        )
+        bench.run(
+            "commentd 95/5 read/write mix",
+            lambda: load.post_new(port, THREAD, THREAD, read_share=95),
+        )
+    finally:
+        memory = rss_mb(server.pid)
+        stop(server)
+    notes.append(f"commentd resident memory after its runs: {memory:.0f} MB")
+
+
+def big_database_cases(load: Load, bench: Paired, work: Path, notes: list[str]) -> None:
+    small, big = work / "small.db", work / "big.db"
+    started = time.perf_counter()
+    build_sqlite(small, 100, 10)
+    build_sqlite(big, 100_000, 10)
+    took = time.perf_counter() - started
+    notes.append(f"built 1,000- and 1,000,000-comment databases in {took:.0f} s")
+    for name, path in (("1,000", small), ("1,000,000", big)):
+        server, port = start_commentd(f"sqlite:///{path}", work)
         try:
-            seed_api(port, "/api/comments?uri={uri}")
-            thread = "/api/comments?uri=/bench/"
-            _, headers, _ = request(port, "GET", thread)
-            etag = {k.lower(): v for k, v in headers.items()}.get("etag")
-            counts = "/api/counts?" + "&".join(f"uri=/page-{n}/" for n in range(20))
-            rows.append(("commentd GET 50-comment thread", load.get(port, thread)))
-            if etag:
-                rows.append(
-                    ("commentd GET thread, 304", load.get(port, thread, {"If-None-Match": etag}))
-                )
-            else:
-                notes.append("no ETag on thread reads: the 304 case was skipped")
-            rows.append(("commentd counts of 20 uris", load.get(port, counts)))
-            rows.append(("commentd POST new comment", load.post_new(port, "/api/comments?uri=/w/")))
-            rows.append(
-                (
-                    "commentd 95/5 read/write mix",
-                    load.post_new(port, "/api/comments?uri=/bench/", thread, read_share=95),
-                )
+            bench.run(
+                f"commentd GET 10-comment thread, {name}-comment db",
+                lambda port=port: load.get(port, "/api/comments?uri=/t/42/"),
             )
         finally:
-            memory = rss_mb(server.pid)
             stop(server)
-        notes.append(f"commentd resident memory after its runs: {memory:.0f} MB")
 
-        if not args.no_big:
-            small, big = work / "small.db", work / "big.db"
-            started = time.perf_counter()
-            build_sqlite(small, 100, 10)
-            build_sqlite(big, 100_000, 10)
-            took = time.perf_counter() - started
-            notes.append(f"built 1,000- and 1,000,000-comment databases in {took:.0f} s")
-            for name, path in (("1,000", small), ("1,000,000", big)):
-                server, port = start_commentd(f"sqlite:///{path}", work)
-                try:
-                    result = load.get(port, "/api/comments?uri=/t/42/")
-                finally:
-                    stop(server)
-                rows.append((f"commentd GET 10-comment thread, {name}-comment db", result))
 
-        if args.postgres:
-            reset = clean_env() | {"COMMENTD_DATABASE_URL": args.postgres}
-            for workers in (1, 4):
-                subprocess.run(
-                    [
-                        "psql",
-                        args.postgres.replace("+pool", ""),
-                        "-qc",
-                        "DROP SCHEMA public CASCADE; CREATE SCHEMA public",
-                    ],
-                    check=True,
-                    capture_output=True,
-                    env=reset,
-                )
-                server, port = start_commentd(args.postgres, work, workers=workers)
-                try:
-                    seed_api(port, "/api/comments?uri={uri}")
-                    label = f"PostgreSQL, {workers} process{'es' if workers > 1 else ''}"
-                    rows.append((f"commentd GET thread ({label})", load.get(port, thread)))
-                    rows.append(
-                        (f"commentd POST ({label})", load.post_new(port, "/api/comments?uri=/w/"))
-                    )
-                finally:
-                    stop(server)
+def postgres_cases(url: str, load: Load, bench: Paired, work: Path) -> None:
+    reset = clean_env() | {"COMMENTD_DATABASE_URL": url}
+    for workers in (1, 4):
+        subprocess.run(
+            [
+                "psql",
+                url.replace("+pool", ""),
+                "-qc",
+                "DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+            ],
+            check=True,
+            capture_output=True,
+            env=reset,
+        )
+        server, port = start_commentd(url, work, workers=workers)
+        try:
+            seed_api(port, "/api/comments?uri={uri}")
+            label = f"PostgreSQL, {workers} process{'es' if workers > 1 else ''}"
+            bench.run(f"commentd GET thread ({label})", lambda port=port: load.get(port, THREAD))
+            bench.run(
+                f"commentd POST ({label})",
+                lambda port=port: load.post_new(
+                    port, "/api/comments?uri=/w/", clients=POST_CLIENTS
+                ),
+            )
+        finally:
+            stop(server)
 
-        if not args.no_isso:
-            python = isso_python(Path(tempfile.gettempdir()))
-            if python is not None:
-                isso_port = free_port()
-                config = work / "isso.cfg"
-                config.write_text(ISSO_CONFIG.format(db=work / "isso.db", port=isso_port))
-                script = work / "isso_runner.py"
-                script.write_text(ISSO_RUNNER)
-                isso = subprocess.Popen(
-                    [str(python), str(script), str(isso_port), str(config)],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                try:
-                    wait_for(isso_port, isso)
-                    seed_api(isso_port, "/new?uri={uri}")
-                    uris = json.dumps([f"/page-{n}/" for n in range(20)])
-                    rows.append(
-                        ("Isso 0.14 GET 50-comment thread", load.get(isso_port, "/?uri=/bench/"))
-                    )
-                    rows.append(
-                        ("Isso 0.14 counts of 20 uris", load.post_json(isso_port, "/count", uris))
-                    )
-                    rows.append(
-                        ("Isso 0.14 POST new comment", load.post_new(isso_port, "/new?uri=/w/"))
-                    )
-                finally:
-                    notes.append(f"Isso resident memory after its runs: {rss_mb(isso.pid):.0f} MB")
-                    stop(isso)
 
-    print(f"{'case':<52} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'x ceiling':>9}")
+def isso_cases(load: Load, bench: Paired, work: Path, notes: list[str]) -> None:
+    python = isso_python(Path(tempfile.gettempdir()))
+    if python is None:
+        notes.append("Isso could not be installed: its cases were skipped")
+        return
+    port = free_port()
+    config = work / "isso.cfg"
+    config.write_text(ISSO_CONFIG.format(db=work / "isso.db", port=port))
+    script = work / "isso_runner.py"
+    script.write_text(ISSO_RUNNER)
+    isso = subprocess.Popen(
+        pinned("server", [str(python), str(script), str(port), str(config)]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port, isso)
+        seed_api(port, "/new?uri={uri}")
+        uris = json.dumps([f"/page-{n}/" for n in range(20)])
+        bench.run("Isso 0.14 GET 50-comment thread", lambda: load.get(port, "/?uri=/bench/"))
+        bench.run("Isso 0.14 counts of 20 uris", lambda: load.post_json(port, "/count", uris))
+        bench.run(
+            "Isso 0.14 POST new comment",
+            lambda: load.post_new(port, "/new?uri=/w/", clients=POST_CLIENTS),
+        )
+    finally:
+        notes.append(f"Isso resident memory after its runs: {rss_mb(isso.pid):.0f} MB")
+        stop(isso)
+
+
+def report(rows: list[tuple[str, dict]], notes: list[str]) -> None:
+    print(
+        f"{'case':<52} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'ceiling':>7} {'ratio':>6} {'range':>10}"
+    )
     for name, result in rows:
-        print(f"{name:<52} {fmt(result, ceiling)}")
+        print(f"{name:<52} {fmt(result)}")
     by_name = dict(rows)
 
     def ratio(a: str, b: str) -> str:
@@ -477,6 +581,7 @@ def main() -> None:
         return "n/a"
 
     print()
+    print("ratio: req/s over the hello-world ceiling measured just before, median of the rounds")
     for label, ours, isso_case in (
         ("POST", "commentd POST new comment", "Isso 0.14 POST new comment"),
         ("GET thread", "commentd GET 50-comment thread", "Isso 0.14 GET 50-comment thread"),
