@@ -34,12 +34,19 @@ def entry_size(key: Hashable, body: bytes) -> int:
 
 
 class ResponseCache:
-    """At most ``max_bytes`` of bodies, least recently used dropped first; 0 stores nothing."""
+    """At most ``max_bytes`` of bodies, least recently used dropped first; 0 stores nothing.
+
+    An entry may name its ``family``: its key without the version (the same page of the same
+    thread). A new entry of a family replaces the one before it, which no reader asks for
+    again once the version moved on, so a busy thread's old versions do not fill the cache.
+    """
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.size = 0
         self._entries: OrderedDict[Hashable, tuple[bytes, int]] = OrderedDict()
+        self._family_of: dict[Hashable, Hashable] = {}
+        self._latest: dict[Hashable, Hashable] = {}  # family -> its newest key
         self._lock = threading.Lock()
 
     @property
@@ -60,8 +67,9 @@ class ResponseCache:
             self._entries.move_to_end(key)
             return entry[0]
 
-    def put(self, key: Hashable, body: bytes) -> None:
-        """Store ``body``, dropping the least recently used entries to stay under the limit.
+    def put(self, key: Hashable, body: bytes, family: Hashable | None = None) -> None:
+        """Store ``body``, dropping the entry it supersedes in ``family`` (if any) and the least
+        recently used entries to stay under the limit.
 
         A body larger than the whole cache is not stored.
         """
@@ -69,18 +77,31 @@ class ResponseCache:
         if size > self.max_bytes:
             return
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self.size -= old[1]
+            self._drop(key)
+            if family is not None:
+                superseded = self._latest.get(family)
+                if superseded is not None:
+                    self._drop(superseded)
+                self._latest[family] = key
+                self._family_of[key] = family
             self._entries[key] = (body, size)
             self.size += size
             while self.size > self.max_bytes:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self.size -= dropped
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.size -= entry[1]
+        family = self._family_of.pop(key, None)
+        if family is not None and self._latest.get(family) == key:
+            del self._latest[family]
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._family_of.clear()
+            self._latest.clear()
             self.size = 0
 
 

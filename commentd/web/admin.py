@@ -32,7 +32,7 @@ from commentd.services.clients import AddressResolver, Client
 from commentd.services.guard import RateLimiter
 from commentd.services.moderation import QUEUE_STATUSES
 from commentd.services.site import Site
-from commentd.storage.database import DatabaseUnavailable, connection, write_transaction
+from commentd.storage.database import DatabaseUnavailable, kept_connection, write_transaction
 from commentd.web import inputs
 from commentd.web.origins import origin_of
 from commentd.web.scope import RequestScope
@@ -139,7 +139,7 @@ class AdminScope:
             try:
                 if environ.get("REQUEST_METHOD") == "POST" and not self.same_origin(environ):
                     raise Forbidden("Admin forms are taken only from this server's own pages.")
-                with connection():
+                with kept_connection():  # the thread's, kept for its next request
                     result = callback(*args, **kwargs)
             except CommentdError as exc:
                 result = error_page(exc.status, exc.message, exc.headers)

@@ -43,6 +43,8 @@ JSON = "application/json"
 # version lookup, and the same few are asked for again and again. At most 3 x 2,000 keys of
 # at most 2,048 characters: about 12 MB in the worst case, a few hundred KB in practice.
 MEMO_ENTRIES, MEMO_KEY_SIZE = 2_000, 2_048
+# the labels of commentd_cache_total, built once (Counter.add takes them sorted)
+HIT, MISS, NOT_MODIFIED = ((("result", result),) for result in ("hit", "miss", "not_modified"))
 
 
 def cache_control(config: Config) -> str:
@@ -141,27 +143,30 @@ class ReadCache:
         self._flights: dict[Hashable, threading.Lock] = {}
         self._flights_lock = threading.Lock()
 
-    def _answer(self, environ: dict, key: tuple, render: Callable[[], bytes]) -> Answer:
-        """``304`` if ``If-None-Match`` matches ``key``'s tag, else the cached or rendered body."""
+    def _answer(
+        self, environ: dict, key: tuple, family: tuple, render: Callable[[], bytes]
+    ) -> Answer:
+        """``304`` if ``If-None-Match`` matches ``key``'s tag, else the cached or rendered body
+        (``family``: the key without the versions, see ``ResponseCache``)."""
         tag = self._tags.get(key, lambda: entity_tag(self.deploy, *key))
         validators = [("ETag", tag), ("Cache-Control", self.cache_control)]
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if method in CONDITIONAL_METHODS and none_match(environ.get("HTTP_IF_NONE_MATCH"), tag):
-            CACHE.inc({"result": "not_modified"})
+            CACHE.add(NOT_MODIFIED)
             return Answer(304, validators, b"")
-        return Answer(200, [*validators, ("Content-Type", JSON)], self._body(key, render))
+        return Answer(200, [*validators, ("Content-Type", JSON)], self._body(key, family, render))
 
-    def _body(self, key: tuple, render: Callable[[], bytes]) -> bytes:
+    def _body(self, key: tuple, family: tuple, render: Callable[[], bytes]) -> bytes:
         body = self.responses.get(key)
         if body is None:
             with self._flight(key):
                 body = self.responses.get(key)  # rendered by the request we waited for?
                 if body is None:
-                    CACHE.inc({"result": "miss"})
+                    CACHE.add(MISS)
                     body = render()
-                    self.responses.put(key, body)
+                    self.responses.put(key, body, family)
                     return body
-        CACHE.inc({"result": "hit"})
+        CACHE.add(HIT)
         return body
 
     @contextmanager
@@ -201,6 +206,7 @@ class ReadCache:
         return self._answer(
             environ,
             key,
+            ("thread", query.uri, query.sort, query.limit, query.cursor),
             lambda: serialize.dumps(self.present.thread_page(self.threads.read(query))).encode(),
         )
 
@@ -232,5 +238,6 @@ class ReadCache:
         return self._answer(
             environ,
             key,
+            ("counts", wanted),
             lambda: serialize.dumps({"counts": self.threads.counts(wanted, field=field)}).encode(),
         )

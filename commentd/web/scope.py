@@ -17,7 +17,7 @@ import bottle
 
 from commentd.errors import CommentdError
 from commentd.services import metrics
-from commentd.storage.database import DatabaseUnavailable, connection
+from commentd.storage.database import DatabaseUnavailable, kept_connection
 from commentd.web.origins import OriginPolicy
 from commentd.web.serialize import dumps
 
@@ -69,7 +69,7 @@ class RequestScope:
             environ = bottle.request.environ
             try:
                 self.origins.check(environ)
-                with connection():
+                with kept_connection():  # the thread's, kept for its next request
                     result = callback(*args, **kwargs)
             except CommentdError as exc:
                 result = _apply_error(exc)

@@ -110,3 +110,28 @@ def test_a_memo_keeps_no_long_key_and_empties_itself_when_full():
 
 def test_key_size_counts_the_strings_of_nested_keys():
     assert key_size(("counts", ("/a/", 1, 2), ("/bb/", 3, 4))) == len("counts/a//bb/")
+
+
+def test_a_new_version_replaces_the_one_before_it_in_its_family():
+    cache = ResponseCache(100_000)
+    page = ("thread", "/a/", "oldest", 20, None)
+    cache.put(("thread", "/a/", 1, 1), b"v1", page)
+    cache.put(("thread", "/b/", 2, 1), b"other", ("thread", "/b/", "oldest", 20, None))
+    cache.put(("thread", "/a/", 1, 2), b"v2", page)
+    assert cache.get(("thread", "/a/", 1, 1)) is None  # nobody asks for version 1 again
+    assert cache.get(("thread", "/a/", 1, 2)) == b"v2"
+    assert cache.get(("thread", "/b/", 2, 1)) == b"other"
+    assert len(cache) == 2
+    assert cache.size == entry_size(("thread", "/a/", 1, 2), b"v2") + entry_size(
+        ("thread", "/b/", 2, 1), b"other"
+    )
+
+
+def test_family_links_go_with_evicted_entries():
+    cache = ResponseCache(2 * (ENTRY_OVERHEAD + 110))
+    for n in range(50):
+        cache.put(("k", n), b"x" * 100, ("family", n))
+    assert len(cache) == 2
+    assert len(cache._latest) == len(cache._family_of) == 2
+    cache.clear()
+    assert (len(cache), cache.size, len(cache._latest)) == (0, 0, 0)
