@@ -8,7 +8,6 @@ surrounding white space; they are escaped by whoever displays them, never here.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,13 +23,15 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)*$")
 HOST_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:_~%]+$")
 
 
+# Unicode categories Cc (C0 and C1 controls, DEL) and Cs (lone surrogates): one regex scan,
+# not a category lookup per character (a comment's text is checked on every POST).
+_CONTROLS_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROLS_BUT_NEWLINES_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _has_controls(value: str, allow_newlines: bool = False) -> bool:
-    for char in value:
-        if allow_newlines and char in "\n\r\t":
-            continue
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            return True
-    return False
+    pattern = _CONTROLS_BUT_NEWLINES_RE if allow_newlines else _CONTROLS_RE
+    return pattern.search(value) is not None
 
 
 def string(value: Any, field: str, *, max_length: int, required: bool = False) -> str | None:

@@ -1,4 +1,5 @@
-"""Running the app under waitress: body cap, JSON errors, kept-alive 304s, clean SIGTERM.
+"""Running the app under waitress: body cap, JSON errors, kept-alive 304s, no busy loop,
+clean SIGTERM.
 
 waitress buffers a request body before the app sees it, so the body limit is enforced by
 waitress itself (``max_request_body_size``); its own error responses (413, malformed
@@ -12,10 +13,10 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.task import ErrorTask, WSGITask
 
+from commentd.web.channel import NoSpinChannel
 from commentd.web.scope import BOTTLE_CODES, error_body
 from commentd.web.serialize import dumps
 
@@ -71,8 +72,8 @@ class KeepAliveTask(WSGITask):
         return header
 
 
-class Channel(HTTPChannel):
-    """waitress's channel with commentd's tasks."""
+class Channel(NoSpinChannel):
+    """waitress's channel, without its busy loop, with commentd's tasks."""
 
     task_class = KeepAliveTask
     error_task_class = JSONErrorTask

@@ -15,16 +15,18 @@ Python load generator, slower, so read the ratios) for each case:
   (the database named is emptied first).
 
 Baselines measured in the same run on the same machine: a hello-world WSGI app under the same
-waitress and thread count (the ceiling of our stack), run again before every round of every
-case, since a shared machine's speed drifts (see ``Paired``), and Isso 0.14 (installed from
-PyPI into a virtualenv of its own under the temp directory, once) under the same waitress, on
-the same workload. The server's resident memory is read after the whole run.
+server (waitress with commentd's channel, same thread count: the ceiling of our stack), run
+again before every round of every case, since a shared machine's speed drifts (see
+``Paired``), and Isso 0.14 (installed from PyPI, with our waitress version, into a virtualenv
+of its own under the temp directory, once) under that same server, on the same workload.
+The server's resident memory is read after the whole run.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.metadata
 import json
 import os
 import re
@@ -43,26 +45,41 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from tests.bench.bench_api import drive  # noqa: E402 - the Python load generator
 from tests.net import free_port, wait_for  # noqa: E402
 
-HELLO = """
+# Every baseline runs under the very server commentd runs under: waitress, 8 threads, and
+# commentd's channel (commentd/web/channel.py, which needs only waitress), so that a ratio
+# compares applications, not servers.
+SERVE = """
 import logging, sys
 logging.disable(logging.CRITICAL)
-from waitress import serve
+sys.path.insert(0, {root!r})
+from waitress.server import create_server
+from commentd.web.channel import NoSpinChannel
+def serve(app, port):
+    server = create_server(app, host="127.0.0.1", port=port, threads=8)
+    server.channel_class = NoSpinChannel
+    server.run()
+"""
+
+HELLO = (
+    SERVE.format(root=str(ROOT))
+    + """
 def app(environ, start_response):
     body = b'{"hello": "world"}'
     start_response("200 OK", [("Content-Type", "application/json"),
                               ("Content-Length", str(len(body)))])
     return [body]
-serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
+serve(app, int(sys.argv[1]))
 """
+)
 
-ISSO_RUNNER = """
-import sys, logging
-logging.disable(logging.CRITICAL)
-from waitress import serve
+ISSO_RUNNER = (
+    SERVE.format(root=str(ROOT))
+    + """
 from isso import config, make_app
 conf = config.load(config.default_file(), sys.argv[2])
-serve(make_app(conf), host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
+serve(make_app(conf), int(sys.argv[1]))
 """
+)
 
 ISSO_CONFIG = """
 [general]
@@ -77,6 +94,7 @@ listen = http://127.0.0.1:{port}/
 """
 
 ISSO_VERSION = "0.14.0"
+WAITRESS_VERSION = importlib.metadata.version("waitress")  # Isso's is the same as ours
 TEXT = "A comment with *some* Markdown, a [link](https://example.com) and `code`: {n}."
 WRK_THREADS = 2
 # With taskset and two cores or more, every single-process server runs on core 0 and wrk on
@@ -348,13 +366,21 @@ def build_sqlite(path: Path, threads: int, per_thread: int) -> None:
 
 def isso_python(work_root: Path) -> Path | None:
     """Isso 0.14 with waitress in a virtualenv of its own (made once, kept in the temp dir)."""
-    venv = work_root / f"commentd-bench-isso-{ISSO_VERSION}"
+    venv = work_root / f"commentd-bench-isso-{ISSO_VERSION}-waitress-{WAITRESS_VERSION}"
     python = venv / "bin" / "python"
     if not python.exists():
         print(f"installing isso=={ISSO_VERSION} into {venv} ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         result = subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", f"isso=={ISSO_VERSION}", "waitress"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                f"isso=={ISSO_VERSION}",
+                f"waitress=={WAITRESS_VERSION}",
+            ],
             capture_output=True,
             text=True,
         )
