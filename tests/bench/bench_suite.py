@@ -45,23 +45,25 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from tests.bench.bench_api import drive  # noqa: E402 - the Python load generator
 from tests.net import free_port, wait_for  # noqa: E402
 
-# Every baseline runs under the very server commentd runs under: waitress, 8 threads, and
-# commentd's channel (commentd/web/channel.py, which needs only waitress), so that a ratio
+SERVER_THREADS = 8  # commentd's, the ceiling's and Isso's
+
+# Every baseline runs under the very server commentd runs under: waitress, the same threads,
+# and commentd's channel (commentd/web/channel.py, which needs only waitress), so that a ratio
 # compares applications, not servers.
-SERVE = """
+SERVE = f"""
 import logging, sys
 logging.disable(logging.CRITICAL)
-sys.path.insert(0, {root!r})
+sys.path.insert(0, {str(ROOT)!r})
 from waitress.server import create_server
 from commentd.web.channel import NoSpinChannel
 def serve(app, port):
-    server = create_server(app, host="127.0.0.1", port=port, threads=8)
+    server = create_server(app, host="127.0.0.1", port=port, threads={SERVER_THREADS})
     server.channel_class = NoSpinChannel
     server.run()
 """
 
 HELLO = (
-    SERVE.format(root=str(ROOT))
+    SERVE
     + """
 def app(environ, start_response):
     body = b'{"hello": "world"}'
@@ -73,7 +75,7 @@ serve(app, int(sys.argv[1]))
 )
 
 ISSO_RUNNER = (
-    SERVE.format(root=str(ROOT))
+    SERVE
     + """
 from isso import config, make_app
 conf = config.load(config.default_file(), sys.argv[2])
@@ -269,6 +271,7 @@ def start_commentd(url: str, work: Path, workers: int = 1) -> tuple[subprocess.P
     env = clean_env() | {
         "COMMENTD_DATABASE_URL": url,
         "COMMENTD_SERVER_PORT": str(port),
+        "COMMENTD_SERVER_THREADS": str(SERVER_THREADS),
         "COMMENTD_SERVER_ACCESS_LOG": "off",
         "COMMENTD_RATELIMIT_COMMENTS_PER_MINUTE": "0",
         "COMMENTD_RATELIMIT_COMMENTS_PER_HOUR": "0",
@@ -454,7 +457,8 @@ def main() -> None:
         load = Load(args.seconds, args.connections, work)
         print(
             f"load: {load.name}; {args.rounds} rounds of {args.seconds:.0f} s per case, each "
-            "after a round of the hello-world ceiling; every server: waitress, 8 threads"
+            "after a round of the hello-world ceiling; every server: waitress, "
+            f"{SERVER_THREADS} threads"
         )
         if PINNING:
             print("pinned: single-process servers on core 0, the load generator on core 1")
