@@ -21,7 +21,7 @@ from commentd.services.screening import Screener, Traps
 from commentd.services.spam import Submission
 from commentd.services.threads import thread_closed
 from commentd.storage import writes
-from commentd.storage.database import batched_write, write_transaction
+from commentd.storage.database import batched_write, expected_write, write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -137,72 +137,76 @@ class CommentService:
         idempotency_key: str | None = None,
     ) -> Created:
         """Validate and store a new comment; the thread is created on its first comment."""
-        settings = self.config.comments
-        uri = validation.uri(uri)
-        text = validation.text(data.get("text"), max_length=settings.max_length)
-        email = validation.email(data.get("email"), required=settings.require_email)
-        fields = {
-            "author": validation.author(data.get("author"), required=settings.require_author),
-            "email": email,
-            "website": validation.website(data.get("website")),
-            "notify": validation.boolean(data.get("notify"), "notify"),
-        }
-        if fields["notify"] and not email:
-            raise ValidationError(
-                "Replies can only be notified to an email address.",
-                code="email_required",
-                field="notify",
+        # Announced from the start, so a batch about to commit waits for this comment's
+        # write (see GroupCommit); the rate limit's own write ends the first announcement.
+        with expected_write():
+            settings = self.config.comments
+            uri = validation.uri(uri)
+            text = validation.text(data.get("text"), max_length=settings.max_length)
+            email = validation.email(data.get("email"), required=settings.require_email)
+            fields = {
+                "author": validation.author(data.get("author"), required=settings.require_author),
+                "email": email,
+                "website": validation.website(data.get("website")),
+                "notify": validation.boolean(data.get("notify"), "notify"),
+            }
+            if fields["notify"] and not email:
+                raise ValidationError(
+                    "Replies can only be notified to an email address.",
+                    code="email_required",
+                    field="notify",
+                )
+            title = validation.title(data.get("title"))
+            parent_id = validation.identifier(data.get("parent"), "parent")
+            idem = self._idempotency_hash(idempotency_key, client)
+            if idem is not None:
+                earlier = Comment.get_or_none(Comment.idempotency_key == idem)
+                if earlier is not None:
+                    return self._replay(earlier, uri, text)
+            html = render(text)
+            self._check_links(html)
+            self._count("comment", client)
+        with expected_write():
+            submission = Submission(
+                uri=uri,
+                text=text,
+                author=fields["author"],
+                email=email,
+                website=fields["website"],
+                address=client.address,
+                user_agent=client.user_agent,
             )
-        title = validation.title(data.get("title"))
-        parent_id = validation.identifier(data.get("parent"), "parent")
-        idem = self._idempotency_hash(idempotency_key, client)
-        if idem is not None:
-            earlier = Comment.get_or_none(Comment.idempotency_key == idem)
-            if earlier is not None:
+            status = self.screener.screen(submission, html, client, _traps(data))
+            voter = client.voter(self.keys.voter)
+            # Built before the write lock is taken: inside it only what depends on the database.
+            comment = Comment(
+                text=text,
+                text_hash=text_hash(text),
+                html=html,
+                status=status,
+                remote_addr=client.network,
+                voter=voter,
+                idempotency_key=idem,
+                **fields,
+            )
+
+            def store() -> None:
+                thread = self._thread_for_write(uri, title)
+                parent = self._parent(parent_id, thread) if parent_id is not None else None
+                self._refuse_duplicate(thread, text, voter, email)
+                comment.thread, comment.parent, comment.created = thread, parent, self.clock()
+                writes.insert_comment(comment)
+                if status == Status.APPROVED:
+                    bump_version(thread.id)
+                self.events.comment_created(comment)
+
+            try:
+                batched_write(store)  # committed with other comments arriving at the same moment
+            except IntegrityError:
+                earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
+                if earlier is None:
+                    raise
                 return self._replay(earlier, uri, text)
-        html = render(text)
-        self._check_links(html)
-        self._count("comment", client)
-        submission = Submission(
-            uri=uri,
-            text=text,
-            author=fields["author"],
-            email=email,
-            website=fields["website"],
-            address=client.address,
-            user_agent=client.user_agent,
-        )
-        status = self.screener.screen(submission, html, client, _traps(data))
-        voter = client.voter(self.keys.voter)
-        # Built before the write lock is taken: inside it only what depends on the database.
-        comment = Comment(
-            text=text,
-            text_hash=text_hash(text),
-            html=html,
-            status=status,
-            remote_addr=client.network,
-            voter=voter,
-            idempotency_key=idem,
-            **fields,
-        )
-
-        def store() -> None:
-            thread = self._thread_for_write(uri, title)
-            parent = self._parent(parent_id, thread) if parent_id is not None else None
-            self._refuse_duplicate(thread, text, voter, email)
-            comment.thread, comment.parent, comment.created = thread, parent, self.clock()
-            writes.insert_comment(comment)
-            if status == Status.APPROVED:
-                bump_version(thread.id)
-            self.events.comment_created(comment)
-
-        try:
-            batched_write(store)  # committed with other comments arriving at the same moment
-        except IntegrityError:
-            earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
-            if earlier is None:
-                raise
-            return self._replay(earlier, uri, text)
         metrics.COMMENTS_CREATED.inc({"status": Status(comment.status).value})
         return Created(comment, self.token_for(comment))
 
