@@ -13,6 +13,7 @@ from collections.abc import Callable
 from commentd.config import Config
 from commentd.errors import TooManyRequests
 from commentd.services.clients import Client
+from commentd.storage import writes
 from commentd.storage.database import batched_write
 from commentd.storage.models import RateHit
 
@@ -73,17 +74,9 @@ class RateLimiter:
     @staticmethod
     def _count(key: str, window: int, expires: int, now: int) -> int:
         """Add one hit to ``key``'s current window and return its hits so far."""
-        RateHit.insert(key=key, window=window, hits=1, expires=expires).on_conflict(
-            conflict_target=[RateHit.key, RateHit.window],
-            update={RateHit.hits: RateHit.hits + 1},
-        ).execute()
-        hits = (
-            RateHit.select(RateHit.hits)
-            .where((RateHit.key == key) & (RateHit.window == window))
-            .scalar()
-        )
+        hits = writes.count_hit(key, window, expires)
         if hits == 1:  # a new window: forget the windows that are over, for every key
-            RateHit.delete().where(RateHit.expires < now).execute()
+            writes.forget_hits_before(now)
         return hits
 
 

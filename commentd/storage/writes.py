@@ -16,7 +16,7 @@ from typing import Any
 from peewee import SQL, Field, Model, Query
 
 from commentd.storage.database import database_proxy
-from commentd.storage.models import Comment, Status, Thread, text_hash
+from commentd.storage.models import Comment, RateHit, Status, Thread, text_hash
 
 _CACHE = "_commentd_write_sql"
 
@@ -129,3 +129,32 @@ def bump_version(thread_id: int) -> None:
         lambda: Thread.update(version=Thread.version + 1).where(Thread.id == thread_id),
         (1, thread_id),
     )
+
+
+def count_hit(key: str, window: int, expires: int) -> int:
+    """One more hit for ``key`` in ``window`` (its row made by the first); the hits so far."""
+
+    def upsert() -> Query:
+        return RateHit.insert(key=key, window=window, hits=1, expires=expires).on_conflict(
+            conflict_target=[RateHit.key, RateHit.window],
+            update={RateHit.hits: RateHit.hits + 1},
+        )
+
+    params = (key, window, 1, expires, 1)
+    if database_proxy.obj.returning_clause:  # the upsert itself says what it counted
+        cursor = _execute("count_hit_returning", lambda: upsert().returning(RateHit.hits), params)
+        return cursor.fetchone()[0]
+    _execute("count_hit", upsert, params)
+    cursor = _execute(
+        "hits_of",
+        lambda: RateHit.select(RateHit.hits).where(
+            (RateHit.key == key) & (RateHit.window == window)
+        ),
+        (key, window),
+    )
+    return cursor.fetchone()[0]
+
+
+def forget_hits_before(now: int) -> None:
+    """Delete every window of every key that is over at ``now``."""
+    _execute("forget_hits", lambda: RateHit.delete().where(RateHit.expires < now), (now,))

@@ -7,7 +7,7 @@ import pytest
 from commentd.storage import writes
 from commentd.storage.database import connection, open_database
 from commentd.storage.migrations import migrate
-from commentd.storage.models import Comment, Status, Thread, text_hash
+from commentd.storage.models import Comment, RateHit, Status, Thread, text_hash
 
 
 @pytest.fixture
@@ -92,3 +92,27 @@ def test_a_statement_whose_parameters_drift_fails_loudly(db, thread):
                 "drifted", lambda: Thread.select().where(Thread.id == thread.id), (thread.id, 1)
             )
         assert "drifted" not in db.__dict__[writes._CACHE]
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["upsert-returning", "upsert-then-read"])
+def test_count_hit_counts_each_key_and_window_apart(db, monkeypatch, returning):
+    # SQLite before 3.35 has no RETURNING: the count is read back instead
+    monkeypatch.setattr(db, "returning_clause", returning and db.returning_clause)
+    with connection():
+        assert [writes.count_hit("comment:60:10.0.0.0", 7, 480) for _ in range(3)] == [1, 2, 3]
+        assert writes.count_hit("comment:60:10.0.0.0", 8, 540) == 1  # the next window
+        assert writes.count_hit("vote:60:10.0.0.0", 7, 480) == 1  # another key
+        rows = {(hit.key, hit.window): (hit.hits, hit.expires) for hit in RateHit.select()}
+    assert rows == {
+        ("comment:60:10.0.0.0", 7): (3, 480),
+        ("comment:60:10.0.0.0", 8): (1, 540),
+        ("vote:60:10.0.0.0", 7): (1, 480),
+    }
+
+
+def test_forget_hits_before_deletes_only_the_windows_that_are_over(db):
+    with connection():
+        writes.count_hit("a", 1, 100)
+        writes.count_hit("b", 2, 200)
+        writes.forget_hits_before(150)
+        assert [hit.key for hit in RateHit.select()] == ["b"]
