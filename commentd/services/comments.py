@@ -138,7 +138,7 @@ class CommentService:
     ) -> Created:
         """Validate and store a new comment; the thread is created on its first comment."""
         # Announced from the start, so a batch about to commit waits for this comment's
-        # write (see GroupCommit); the rate limit's own write ends the first announcement.
+        # write (see GroupCommit).
         with expected_write():
             settings = self.config.comments
             uri = validation.uri(uri)
@@ -165,8 +165,12 @@ class CommentService:
                     return self._replay(earlier, uri, text)
             html = render(text)
             self._check_links(html)
-            self._count("comment", client)
-        with expected_write():
+            # Counted in the comment's own transaction: one commit, and a comment refused
+            # there (a double post, a closed thread) counts nothing. Already over a limit:
+            # refused here, before the spam checks.
+            count = self.limiter.counter("comment", client) if self.limiter else None
+            if count is not None:
+                self.limiter.check("comment", client)
             submission = Submission(
                 uri=uri,
                 text=text,
@@ -191,6 +195,8 @@ class CommentService:
             )
 
             def store() -> None:
+                if count is not None:
+                    count()
                 thread = self._thread_for_write(uri, title)
                 parent = self._parent(parent_id, thread) if parent_id is not None else None
                 self._refuse_duplicate(thread, text, voter, email)

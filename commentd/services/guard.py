@@ -15,7 +15,6 @@ from commentd.errors import TooManyRequests
 from commentd.services.clients import Client
 from commentd.storage import writes
 from commentd.storage.database import batched_write
-from commentd.storage.models import RateHit
 
 MINUTE, HOUR = 60, 3600
 LOGIN_WINDOW = 15 * MINUTE
@@ -35,9 +34,16 @@ class RateLimiter:
 
     def hit(self, action: str, client: Client) -> None:
         """Count one ``action`` by ``client``; raise 429 with Retry-After when over a limit."""
+        count = self.counter(action, client)
+        if count is not None:
+            batched_write(count)  # a refusal rolls its own hits back
+
+    def counter(self, action: str, client: Client) -> Callable[[], None] | None:
+        """The write that counts one ``action`` by ``client`` and raises 429 when that is over
+        a limit, for a write transaction of the caller's; None when no limit is set."""
         rules = [(length, allowed) for length, allowed in self.rules[action] if allowed > 0]
         if not rules:
-            return
+            return None
         now = int(self.clock())
         network = client.network or "unknown"
 
@@ -49,7 +55,7 @@ class RateLimiter:
                 if hits > allowed:
                     raise _refusal(action, (window + 1) * length - now)
 
-        batched_write(count)  # a refusal rolls its own hits back
+        return count
 
     def check(self, action: str, client: Client) -> None:
         """Raise 429 when ``client`` has used up an allowance of ``action``; count nothing.
@@ -63,12 +69,8 @@ class RateLimiter:
             if allowed <= 0:
                 continue
             window = now // length
-            hits = (
-                RateHit.select(RateHit.hits)
-                .where((RateHit.key == f"{action}:{length}:{network}") & (RateHit.window == window))
-                .scalar()
-            )
-            if hits is not None and hits >= allowed:
+            hits = writes.hits_of(f"{action}:{length}:{network}", window)
+            if hits >= allowed:
                 raise _refusal(action, (window + 1) * length - now)
 
     @staticmethod

@@ -145,6 +145,11 @@ def count_hit(key: str, window: int, expires: int) -> int:
         cursor = _execute("count_hit_returning", lambda: upsert().returning(RateHit.hits), params)
         return cursor.fetchone()[0]
     _execute("count_hit", upsert, params)
+    return hits_of(key, window)
+
+
+def hits_of(key: str, window: int) -> int:
+    """The hits counted for ``key`` in ``window`` (0 when none)."""
     cursor = _execute(
         "hits_of",
         lambda: RateHit.select(RateHit.hits).where(
@@ -152,7 +157,8 @@ def count_hit(key: str, window: int, expires: int) -> int:
         ),
         (key, window),
     )
-    return cursor.fetchone()[0]
+    row = cursor.fetchone()
+    return row[0] if row is not None else 0
 
 
 def forget_hits_before(now: int) -> None:

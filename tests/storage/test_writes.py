@@ -102,6 +102,8 @@ def test_count_hit_counts_each_key_and_window_apart(db, monkeypatch, returning):
         assert [writes.count_hit("comment:60:10.0.0.0", 7, 480) for _ in range(3)] == [1, 2, 3]
         assert writes.count_hit("comment:60:10.0.0.0", 8, 540) == 1  # the next window
         assert writes.count_hit("vote:60:10.0.0.0", 7, 480) == 1  # another key
+        assert writes.hits_of("comment:60:10.0.0.0", 7) == 3
+        assert writes.hits_of("comment:60:10.0.0.1", 7) == 0  # never counted
         rows = {(hit.key, hit.window): (hit.hits, hit.expires) for hit in RateHit.select()}
     assert rows == {
         ("comment:60:10.0.0.0", 7): (3, 480),

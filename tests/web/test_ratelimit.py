@@ -46,6 +46,9 @@ def test_refused_requests_and_replays_do_not_count(limited):
     for _ in range(3):  # one comment, retried: counted once
         res = client.post("/api/comments", {"text": "x"}, query={"uri": "/p/"}, headers=headers)
         assert res.status == 201
+    again = client.post("/api/comments", {"text": "x"}, query={"uri": "/p/"})
+    assert again.status == 409  # a double post, refused with the comment: not counted
+    assert again.error_code == "duplicate_comment"
     assert client.post_comment(text="second").status == 201
     assert client.post_comment(text="third").status == 429
 
