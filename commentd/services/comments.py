@@ -137,82 +137,91 @@ class CommentService:
         idempotency_key: str | None = None,
     ) -> Created:
         """Validate and store a new comment; the thread is created on its first comment."""
-        # Announced from the start, so a batch about to commit waits for this comment's
-        # write (see GroupCommit).
+        # Announced before the validation and rendering, so a batch about to commit waits
+        # for this comment's write (see GroupCommit).
         with expected_write():
-            settings = self.config.comments
-            uri = validation.uri(uri)
-            text = validation.text(data.get("text"), max_length=settings.max_length)
-            email = validation.email(data.get("email"), required=settings.require_email)
-            fields = {
-                "author": validation.author(data.get("author"), required=settings.require_author),
-                "email": email,
-                "website": validation.website(data.get("website")),
-                "notify": validation.boolean(data.get("notify"), "notify"),
-            }
-            if fields["notify"] and not email:
-                raise ValidationError(
-                    "Replies can only be notified to an email address.",
-                    code="email_required",
-                    field="notify",
-                )
-            title = validation.title(data.get("title"))
-            parent_id = validation.identifier(data.get("parent"), "parent")
-            idem = self._idempotency_hash(idempotency_key, client)
-            if idem is not None:
-                earlier = Comment.get_or_none(Comment.idempotency_key == idem)
-                if earlier is not None:
-                    return self._replay(earlier, uri, text)
-            html = render(text)
-            self._check_links(html)
-            # Counted in the comment's own transaction: one commit, and a comment refused
-            # there (a double post, a closed thread) counts nothing. Already over a limit:
-            # refused here, before the spam checks.
-            count = self.limiter.counter("comment", client) if self.limiter else None
-            if count is not None:
-                self.limiter.check("comment", client)
-            submission = Submission(
-                uri=uri,
-                text=text,
-                author=fields["author"],
-                email=email,
-                website=fields["website"],
-                address=client.address,
-                user_agent=client.user_agent,
-            )
-            status = self.screener.screen(submission, html, client, _traps(data))
-            voter = client.voter(self.keys.voter)
-            # Built before the write lock is taken: inside it only what depends on the database.
-            comment = Comment(
-                text=text,
-                text_hash=text_hash(text),
-                html=html,
-                status=status,
-                remote_addr=client.network,
-                voter=voter,
-                idempotency_key=idem,
-                **fields,
-            )
+            return self._create(uri, data, client, idempotency_key)
 
-            def store() -> None:
-                if count is not None:
-                    count()
-                thread = self._thread_for_write(uri, title)
-                parent = self._parent(parent_id, thread) if parent_id is not None else None
-                self._refuse_duplicate(thread, text, voter, email)
-                comment.thread, comment.parent, comment.created = thread, parent, self.clock()
-                writes.insert_comment(comment)
-                if status == Status.APPROVED:
-                    bump_version(thread.id)
-                self.events.comment_created(comment)
-
-            try:
-                batched_write(store)  # committed with other comments arriving at the same moment
-            except IntegrityError:
-                earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
-                if earlier is None:
-                    raise
+    def _create(
+        self,
+        uri: Any,
+        data: Mapping[str, Any],
+        client: Client,
+        idempotency_key: str | None,
+    ) -> Created:
+        settings = self.config.comments
+        uri = validation.uri(uri)
+        text = validation.text(data.get("text"), max_length=settings.max_length)
+        email = validation.email(data.get("email"), required=settings.require_email)
+        fields = {
+            "author": validation.author(data.get("author"), required=settings.require_author),
+            "email": email,
+            "website": validation.website(data.get("website")),
+            "notify": validation.boolean(data.get("notify"), "notify"),
+        }
+        if fields["notify"] and not email:
+            raise ValidationError(
+                "Replies can only be notified to an email address.",
+                code="email_required",
+                field="notify",
+            )
+        title = validation.title(data.get("title"))
+        parent_id = validation.identifier(data.get("parent"), "parent")
+        idem = self._idempotency_hash(idempotency_key, client)
+        if idem is not None:
+            earlier = Comment.get_or_none(Comment.idempotency_key == idem)
+            if earlier is not None:
                 return self._replay(earlier, uri, text)
+        html = render(text)
+        self._check_links(html)
+        # Counted in the comment's own transaction: one commit, and a comment refused
+        # there (a double post, a closed thread) counts nothing. Already over a limit:
+        # refused here, before the spam checks.
+        count = self.limiter.counter("comment", client) if self.limiter else None
+        if count is not None:
+            self.limiter.check("comment", client)
+        submission = Submission(
+            uri=uri,
+            text=text,
+            author=fields["author"],
+            email=email,
+            website=fields["website"],
+            address=client.address,
+            user_agent=client.user_agent,
+        )
+        status = self.screener.screen(submission, html, client, _traps(data))
+        voter = client.voter(self.keys.voter)
+        # Built before the write lock is taken: inside it only what depends on the database.
+        comment = Comment(
+            text=text,
+            text_hash=text_hash(text),
+            html=html,
+            status=status,
+            remote_addr=client.network,
+            voter=voter,
+            idempotency_key=idem,
+            **fields,
+        )
+
+        def store() -> None:
+            if count is not None:
+                count()
+            thread = self._thread_for_write(uri, title)
+            parent = self._parent(parent_id, thread) if parent_id is not None else None
+            self._refuse_duplicate(thread, text, voter, email)
+            comment.thread, comment.parent, comment.created = thread, parent, self.clock()
+            writes.insert_comment(comment)
+            if status == Status.APPROVED:
+                bump_version(thread.id)
+            self.events.comment_created(comment)
+
+        try:
+            batched_write(store)  # committed with other comments arriving at the same moment
+        except IntegrityError:
+            earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
+            if earlier is None:
+                raise
+            return self._replay(earlier, uri, text)
         metrics.COMMENTS_CREATED.inc({"status": Status(comment.status).value})
         return Created(comment, self.token_for(comment))
 

@@ -1,8 +1,8 @@
 """Rate limits: how often one client network may post or vote.
 
-Fixed windows counted in the database (an upsert and a read per rule), so the limits hold across
-every process serving a site. The key is the client's anonymized network (IPv4 /24, IPv6 /48):
-the same network that is stored with a comment, never the full address.
+Fixed windows counted in the database (per rule, one upsert that returns the count), so the
+limits hold across every process serving a site. The key is the client's anonymized network
+(IPv4 /24, IPv6 /48): the same network that is stored with a comment, never the full address.
 """
 
 from __future__ import annotations

@@ -226,18 +226,23 @@ def batched_write(work: Callable[[], T]) -> T:
     ``work`` may run on another thread, with that thread's connection: it must touch the
     database only through the models, and nothing thread-local.
     """
-    group = getattr(database_proxy.obj, "group_commit", None)
+    group = _group_commit()
     if group is None or database_proxy.in_transaction():
         with write_transaction():
             return work()
     return group.run(work)
 
 
+def _group_commit() -> GroupCommit | None:
+    """The open database's group commit (SQLite only)."""
+    return getattr(database_proxy.obj, "group_commit", None)
+
+
 @contextmanager
 def expected_write() -> Iterator[None]:
     """Announce that this thread is about to make a ``batched_write``, so that a batch about to
     commit waits for it (see ``GroupCommit``); nothing outside SQLite."""
-    group = getattr(database_proxy.obj, "group_commit", None)
+    group = _group_commit()
     if group is None:
         yield
         return

@@ -1,11 +1,11 @@
 """Hot write statements, compiled to SQL once per database and reused with parameters.
 
-Creating a comment runs the same few statements every time, and building them with peewee
-costs more than the database takes to run them. Each statement here is built by peewee
-once per database (so placeholders and ``RETURNING`` suit SQLite or PostgreSQL), checked
-against the parameters it is then given, and from then on executed as plain SQL. Values are
-converted by the fields' own ``db_value``, and rows read back by their ``python_value``,
-exactly as peewee does.
+Creating a comment (and counting it against the rate limits) runs the same few statements
+every time, and building them with peewee costs more than the database takes to run them.
+Each statement here is built by peewee once per database (so placeholders and ``RETURNING``
+suit SQLite or PostgreSQL), checked against the parameters it is then given, and from then on
+executed as plain SQL. Values are converted by the fields' own ``db_value``, and rows read
+back by their ``python_value``, exactly as peewee does.
 """
 
 from __future__ import annotations
