@@ -1,17 +1,22 @@
-"""A per-process cache of rendered thread pages: a byte-bounded LRU of JSON bodies.
+"""Per-process caches: rendered thread pages (a byte-bounded LRU of JSON bodies), memoized
+values, and database reads kept until the database changes.
 
-Keys carry the thread's version (and everything else a page depends on), so an entry is never
-stale: a change bumps the version, later reads ask for a new key, and the old entry ages out
-as the least recently used. Nothing is ever invalidated by hand, and processes share nothing.
-Thread-safe: waitress answers requests on several threads.
+In the response cache, keys carry the thread's version (and everything else a page depends
+on), so an entry is never stale: a change bumps the version, later reads ask for a new key,
+and the old entry ages out as the least recently used. Nothing is ever invalidated by hand.
+``Recall`` keeps a read only while the database's change signal reads as it did (see
+``storage.database.ChangeSignal``). Thread-safe: waitress answers requests on several threads.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+
+from commentd.storage.database import change_token
 
 V = TypeVar("V")
 
@@ -129,4 +134,37 @@ class Memo(Generic[V]):
                 if len(self._values) >= self.max_entries:
                     self._values.clear()  # dict operations are atomic: no lock needed
                 self._values[key] = value
+        return value
+
+
+class Recall(Generic[V]):
+    """Database reads kept while the database has not changed: each value is kept with the
+    database's change token (``storage.database.change_token``) read before it was computed,
+    and served while the token reads the same, for at most ``max_age`` seconds (which bounds
+    how long a write made outside commentd goes unseen). With no token (PostgreSQL), nothing
+    is kept. Bounded like ``Memo``."""
+
+    def __init__(self, max_entries: int, max_key_size: int, max_age: float):
+        self.max_entries = max_entries
+        self.max_key_size = max_key_size
+        self.max_age = max_age
+        self._values: dict[Hashable, tuple[bytes, float, V]] = {}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """``compute()``'s value for ``key``, from memory if nothing was committed since."""
+        token = change_token()  # before the read: a commit after it changes the token
+        if token is None:
+            return compute()
+        now = time.monotonic()
+        kept = self._values.get(key)
+        if kept is not None and kept[0] == token and kept[1] > now:
+            return kept[2]
+        value = compute()
+        if key_size(key) <= self.max_key_size:
+            if len(self._values) >= self.max_entries:
+                self._values.clear()  # dict operations are atomic: no lock needed
+            self._values[key] = (token, now + self.max_age, value)
         return value

@@ -21,6 +21,7 @@ from peewee import fn
 from commentd.config import Config
 from commentd.errors import ValidationError
 from commentd.services import validation
+from commentd.services.cache import Recall
 from commentd.storage.models import Comment, Status, Thread, utcnow
 from commentd.storage.queries import (
     CommentRow,
@@ -32,6 +33,9 @@ from commentd.storage.queries import (
 
 SORTS = ("oldest", "newest", "top")
 MAX_COUNT_URIS = 200
+# Thread versions kept per process until the database changes (see ``Recall``): at most
+# 2,000 keys of at most 2,048 characters each, for at most a second.
+RECALL_ENTRIES, RECALL_KEY_SIZE, RECALL_SECONDS = 2_000, 2_048, 1.0
 #: The statuses a thread page reads: approved comments, and deleted ones as placeholders.
 SHOWN = (Status.APPROVED, Status.DELETED)
 #: A comment on a page: a model instance, or the plain row a page read gives.
@@ -135,6 +139,12 @@ class ThreadService:
     def __init__(self, config: Config, clock: Callable[[], dt.datetime] = utcnow):
         self.config = config
         self.clock = clock
+        self._states: Recall[ThreadState | None] = Recall(
+            RECALL_ENTRIES, RECALL_KEY_SIZE, RECALL_SECONDS
+        )
+        self._versions: Recall[tuple[tuple[str, int, int], ...]] = Recall(
+            RECALL_ENTRIES, RECALL_KEY_SIZE, RECALL_SECONDS
+        )
 
     def query(
         self,
@@ -155,8 +165,9 @@ class ThreadService:
         return PageQuery(uri, sort, limit, cursor or None)
 
     def version_of(self, uri: str) -> ThreadVersion:
-        """The version of the thread at ``uri`` (a validated uri): one indexed lookup."""
-        row = thread_state(uri)
+        """The version of the thread at ``uri`` (a validated uri): one indexed lookup, or none
+        while nothing was committed since the last (see ``Recall``)."""
+        row = self._states.get(uri, lambda: thread_state(uri))
         if row is None:
             return ThreadVersion(0, 0, False)
         closed = thread_closed(row, self.config, self.clock)
@@ -164,8 +175,8 @@ class ThreadService:
 
     def versions(self, wanted: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
         """``(uri, thread id, version)`` of the threads among ``wanted`` (from ``count_uris``)
-        that exist, sorted, from one query."""
-        return tuple(sorted(thread_versions(wanted)))
+        that exist, sorted, from one query (or none, as ``version_of``)."""
+        return self._versions.get(wanted, lambda: tuple(sorted(thread_versions(wanted))))
 
     def page(
         self,

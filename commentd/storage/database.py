@@ -9,6 +9,8 @@ the busy timeout instead of failing with "database is locked" when a read lock i
 
 from __future__ import annotations
 
+import mmap
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,6 +48,62 @@ def sqlite_path(url: str) -> str:
     return str(Path(path))
 
 
+class ChangeSignal:
+    """Eight bytes beside a SQLite file that every commentd process rewrites after each commit
+    to it, shared through ``mmap``: while they read the same, nobody committed through commentd.
+
+    Reading them is a memory read, where a query releases the GIL and under load costs thread
+    switches (see docs/performance.md), so hot reads can keep what they read until they
+    change. The file is ``<database>-changes`` (random bytes, nothing secret); if it cannot be
+    opened there is no signal and readers query every time. An in-memory database, private
+    to its process, gets a signal in memory.
+    """
+
+    SIZE = 8
+    SUFFIX = "-changes"
+
+    def __init__(self, path: str) -> None:
+        self._shared: mmap.mmap | bytearray | None
+        if path == ":memory:":
+            self._shared = bytearray(self.SIZE)
+        else:
+            self._shared = _shared_bytes(path + self.SUFFIX, self.SIZE)
+        self.announce()  # a file new to this process never matches what it read from another
+
+    def token(self) -> bytes | None:
+        """The current bytes, or None when there is no signal."""
+        shared = self._shared
+        return None if shared is None else bytes(shared[: self.SIZE])
+
+    def announce(self) -> None:
+        """Tell every process that something was committed (call it after the commit)."""
+        if self._shared is not None:
+            self._shared[: self.SIZE] = os.urandom(self.SIZE)
+
+
+def _shared_bytes(path: str, size: int) -> mmap.mmap | None:
+    """``size`` bytes of the file at ``path`` (made if missing) mapped shared, or None."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd).st_size < size:
+            os.ftruncate(fd, size)
+        return mmap.mmap(fd, size)
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def change_token() -> bytes | None:
+    """What the open database's ``ChangeSignal`` reads now; None when it has none (PostgreSQL,
+    or a SQLite file whose signal could not be opened): then nothing read may be kept."""
+    signal = getattr(database_proxy.obj, "changes", None)
+    return None if signal is None else signal.token()
+
+
 class LocalSqliteDatabase(PooledSqliteDatabase):
     """SQLite with pooled connections and an in-process lock that queues this process's writers.
 
@@ -54,12 +112,25 @@ class LocalSqliteDatabase(PooledSqliteDatabase):
     every request. SQLite's busy handler polls with growing sleeps, so writers contending for
     the lock see long tail latencies; queueing them on a lock first leaves SQLite's busy
     timeout only for writers in other processes.
+
+    Every commit, and every write outside a transaction, is announced on ``changes``.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, max_connections=None, stale_timeout=None, **kwargs)
+    def __init__(self, database: str, *args, **kwargs) -> None:
+        super().__init__(database, *args, max_connections=None, stale_timeout=None, **kwargs)
         self.write_lock = threading.RLock()
         self.group_commit = GroupCommit(self)
+        self.changes = ChangeSignal(database)
+
+    def commit(self) -> None:
+        super().commit()
+        self.changes.announce()
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        cursor = super().execute_sql(sql, params)
+        if not sql.startswith("SELECT") and not self.in_transaction():
+            self.changes.announce()  # autocommit: a write is committed once it ran
+        return cursor
 
 
 class _Write:
@@ -250,7 +321,7 @@ def expected_write() -> Iterator[None]:
         yield
 
 
-def _drop_connection() -> None:
+def drop_connection() -> None:
     """Close this thread's connection after a database error: it may be dead, and it is not
     to be reused."""
     if not database_proxy.is_closed() and not database_proxy.in_transaction():
@@ -264,7 +335,7 @@ def connection() -> Iterator[Database]:
     try:
         yield database_proxy.obj
     except CONNECTION_ERRORS:
-        _drop_connection()
+        drop_connection()
         raise
     finally:
         if opened and not database_proxy.is_closed():
@@ -284,5 +355,5 @@ def kept_connection() -> Iterator[Database]:
     try:
         yield database_proxy.obj
     except CONNECTION_ERRORS:
-        _drop_connection()
+        drop_connection()
         raise

@@ -4,8 +4,15 @@ Nearly every request a blog sends is one of these two, and most of them end in a
 cached body. Routing, plugins and bottle's request and response objects cost several times
 what the answer itself costs, so this WSGI middleware answers them directly, with the same
 ``ReadCache`` the bottle routes call and the same CORS and security headers the request scope
-adds. Anything else, and any read that fails (a bad query, a database error), goes on to
-bottle, which answers it as always: errors are still turned into JSON in one place.
+adds (a ``304`` carries the CORS headers but not the security ones: it has no body, and RFC
+9110 asks a 304 for only the headers that update what a cache stored). Anything else, and
+any read that fails (a bad query, a database error), goes on to bottle, which answers it as
+always: errors are still turned into JSON in one place.
+
+A read that needs the database opens the thread's connection when it first queries
+(peewee's autoconnect) and leaves it open for the thread's next request; a ``304`` that
+the thread's version answers from memory (see ``ThreadService.version_of``) touches no
+connection at all. A database error closes the connection, so a dropped one is replaced.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 import bottle
 
-from commentd.storage.database import kept_connection
+from commentd.storage.database import CONNECTION_ERRORS, drop_connection
 from commentd.web.caching import Answer, ReadCache
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import SECURITY_HEADERS
@@ -47,13 +54,15 @@ class ReadFastPath:
         if handler is None or environ.get("REQUEST_METHOD") != "GET":
             return self.wsgi(environ, start_response)
         try:
-            with kept_connection():
-                answer = handler(environ)
-        except Exception:  # bottle answers it again, and reports it, as JSON
+            answer = handler(environ)
+        except Exception as error:  # bottle answers it again, and reports it, as JSON
+            if isinstance(error, CONNECTION_ERRORS):
+                drop_connection()
             return self.wsgi(environ, start_response)
         environ["bottle.route"] = self.routes[path]  # for the metrics and the access log
-        headers = [*answer.headers, *self.origins.headers(environ).items(), *self.security]
+        headers = [*answer.headers, *self.origins.headers(environ).items()]
         if answer.status == 200:
+            headers += self.security
             headers.append(("Content-Length", str(len(answer.body))))
         start_response(STATUS_LINES[answer.status], headers)
         return [answer.body]

@@ -83,8 +83,9 @@ class RequestScope:
                 )
             for name, value in self.origins.headers(environ, preflight).items():
                 bottle.response.set_header(name, value)
-            for name, value in SECURITY_HEADERS.items():
-                bottle.response.set_header(name, value)
+            if bottle.response.status_code != 304:  # no body; RFC 9110 15.4.5
+                for name, value in SECURITY_HEADERS.items():
+                    bottle.response.set_header(name, value)
             return result
 
         return wrapper

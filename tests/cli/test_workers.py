@@ -484,3 +484,37 @@ def test_workers_stop_when_the_supervisor_is_killed(servers, ini):
     while any(Path(f"/proc/{pid}").exists() for pid in workers):
         assert time.monotonic() < deadline, "orphaned workers kept running"
         time.sleep(0.1)
+
+
+def read_with_etag(server: Server, path: str, etag: str | None = None) -> tuple[int, str, bytes]:
+    conn = HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"If-None-Match": etag} if etag else {})
+        res = conn.getresponse()
+        return res.status, res.getheader("ETag") or "", res.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_a_server_shows_at_once_what_another_server_on_its_database_wrote(servers, ini):
+    """Servers keep thread versions in memory until the database changes: a comment posted
+    through one shows on the other at once, whose old ETag and counts no longer hold."""
+    path = ini()
+    first, second = servers(path), servers(path)
+    thread, counts = "/api/comments?uri=/workers/", "/api/counts?uri=/workers/"
+    assert post_comment(first, "the first comment") == 201
+    status, etag, _ = read_with_etag(first, thread)
+    assert status == 200
+    assert read_with_etag(first, thread, etag)[0] == 304  # and again, from memory
+    assert read_with_etag(first, thread, etag)[0] == 304
+    assert json.loads(read_with_etag(first, counts)[2])["counts"] == {"/workers/": 1}
+
+    assert post_comment(second, "a reply from elsewhere") == 201
+    status, new_etag, body = read_with_etag(first, thread, etag)
+    assert status == 200
+    assert new_etag != etag
+    assert b"a reply from elsewhere" in body
+    assert json.loads(read_with_etag(first, counts)[2])["counts"] == {"/workers/": 2}
+    first.stop()
+    second.stop()

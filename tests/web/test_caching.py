@@ -100,6 +100,20 @@ def test_a_matching_if_none_match_answers_304_without_a_body(client, header):
     assert res.header("Content-Length") in (None, "0")
 
 
+def test_a_304_carries_only_the_headers_that_update_a_stored_response(client):
+    """RFC 9110 15.4.5: the validators, Cache-Control and Vary; the security headers belong to
+    the body, which the cache keeps with the headers it stored."""
+    client.post_comment(text="hello")
+    full = read(client)
+    assert full.header("X-Content-Type-Options") == "nosniff"
+    assert full.header("Referrer-Policy") == "strict-origin-when-cross-origin"
+    res = read(client, if_none_match=full.header("ETag"))
+    assert res.status == 304
+    assert (res.header("ETag"), res.header("Vary")) == (full.header("ETag"), "Origin")
+    assert res.header("X-Content-Type-Options") is None
+    assert res.header("Referrer-Policy") is None
+
+
 @pytest.mark.parametrize("header", ['"nope"', 'W/"nope", "other"', ""])
 def test_a_different_if_none_match_gets_the_full_response(client, header):
     client.post_comment(text="hello")

@@ -64,8 +64,10 @@ def serving(channel_class: type[HTTPChannel], **adjustments) -> Iterator[int]:
         yield server.socket.getsockname()[1]
     finally:
         server.task_dispatcher.shutdown()
-        wasyncore.close_all(socket_map)
+        # closed from the loop's own thread: closing them from here raced its select()
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
         loop.join(10)
+        assert not loop.is_alive()
 
 
 def get(port: int, path: str) -> bytes:
