@@ -244,6 +244,9 @@ def _bounded_linkify(state: StateInline, silent: bool) -> bool:
     return found
 
 
+_MAY_LINK = re.compile(r"[:.@]")
+
+
 class _BoundedLinkify(LinkifyIt):
     """linkify-it without exponential or unbounded host matching, within the budget."""
 
@@ -260,7 +263,12 @@ class _BoundedLinkify(LinkifyIt):
             raise RuntimeError(f"linkify-it patterns not found: {sorted(unused)}")
 
     def test(self, text: str) -> bool:
-        return _autolinks_left.get() > 0 and super().test(text)
+        # markdown-it asks this of every text token. A link needs a scheme's ":" (the schemes
+        # left are http:, https: and mailto:), a fuzzy host's "." (a TLD or an IPv4 address)
+        # or an e-mail's "@": without one, skip linkify-it's regexes (a fifth of a render).
+        if _autolinks_left.get() <= 0 or not _MAY_LINK.search(text):
+            return False
+        return super().test(text)
 
     def match(self, text: str) -> list[Match] | None:
         left = _autolinks_left.get()
@@ -269,6 +277,29 @@ class _BoundedLinkify(LinkifyIt):
             found = found[:left]
             _autolinks_left.set(left - len(found))
         return found
+
+
+# --- Prose without Markdown, without the parser ----------------------------------------------
+
+# Most comments are a few sentences of plain prose, which markdown-it takes about 40 us to turn
+# into paragraphs. Text of only these pieces renders the same by hand in a few: every line
+# starts with a letter (no list, heading, quote or code block can start there) and ends
+# without a space (no hard break); letters, digits, spaces and ,;?!'"()- are inert inline;
+# a "." or ":" only before a space or a line end (no host, address or scheme to linkify); no
+# other character (no ``[`` ``*`` ``_`` ``` ` ``` ``<`` ``&`` ``\`` ``~`` ``@`` ``/``...).
+# Blank lines separate paragraphs; a single newline is a soft break, kept as a newline.
+# tests/services/test_render.py checks this against the parser on many generated texts.
+_PROSE_LINE = r"[^\W\d_](?:[^\W_]|[ ,;?!'\"()\-]|[.:](?=[ \n]|\Z))*(?<! )"
+_PROSE = re.compile(rf"{_PROSE_LINE}(?:\n+{_PROSE_LINE})*")
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+
+
+def _prose(text: str) -> str | None:
+    """``text``'s HTML before sanitizing if it is plain prose (see above), else None."""
+    if not _PROSE.fullmatch(text):
+        return None
+    escaped = text.replace('"', "&quot;")  # no & < > in prose; markdown-it escapes quotes
+    return "".join(f"<p>{part}</p>\n" for part in _PARAGRAPH_BREAK.split(escaped))
 
 
 # --- Parser, built once -----------------------------------------------------------------------
@@ -324,4 +355,5 @@ def render(text: str, *, source: str = "markdown") -> str:
         return _CLEANER.clean(text)
     if source != "markdown":
         raise ValueError(f"unknown source {source!r}")
-    return _CLEANER.clean(_MD.render(text))
+    html = _prose(text)
+    return _CLEANER.clean(_MD.render(text) if html is None else html)

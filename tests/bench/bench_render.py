@@ -72,6 +72,17 @@ in the comments of that page if you want to check them.""",
 ]
 
 
+# Plain prose, which most comments are: rendered without the parser (``render._prose``).
+PROSE = [
+    "Great post, thanks! I tried it on my own blog and it worked the first time.",
+    """I have been reading this blog for years and this is one of the best posts yet.
+
+One question though: did you try it with more than one server? We run three behind a load
+balancer and I wonder whether the same numbers hold there. Thanks again for sharing it.""",
+    "Agreed with everything except the last part (the one about caching). Why not use both?",
+]
+
+
 def _fill(unit: str) -> str:
     return (unit * (MAX_COMMENT_LENGTH // len(unit) + 1))[:MAX_COMMENT_LENGTH]
 
@@ -88,6 +99,7 @@ PATHOLOGICAL = {
     "char refs &#": _fill("&#"),
     "tags <a": _fill("<a"),
     "lines a\\n": _fill("a\n"),
+    "prose words": _fill("Word, word "),
     "schemes http://": _fill("http://"),
     "brackets + tail": ("![" * 20 + "_a" * MAX_COMMENT_LENGTH)[: MAX_COMMENT_LENGTH - 1] + "]",
 }
@@ -146,7 +158,7 @@ def human(seconds: float) -> str:
 
 
 def main() -> None:
-    cases = [(f"realistic x{len(REALISTIC)}", REALISTIC)]
+    cases = [(f"realistic x{len(REALISTIC)}", REALISTIC), (f"plain prose x{len(PROSE)}", PROSE)]
     cases += [(name, [text]) for name, text in PATHOLOGICAL.items()]
     for _, texts in cases:
         _MARKDOWN_HTML.update((text, render_module._MD.render(text)) for text in texts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -63,6 +64,11 @@ EXACT = [
         f"<p>[{'x' * 100} {link('https://example.com', 'https://example.com')} y</p>\n",
     ),
     ("bare-ftp-stays-text", "ftp://example.com", "<p>ftp://example.com</p>\n"),
+    (
+        "bare-host-in-prose",  # a "." between letters still links (an IPv4 address does not)
+        "See example.com, not 192.168.1.1 too",
+        f"<p>See {link('http://example.com', 'example.com')}, not 192.168.1.1 too</p>\n",
+    ),
     (  # markdown-it shows the host decoded; the href keeps the punycode
         "bare-punycode-host",
         "www.xn--bcher-kva.ch",
@@ -273,3 +279,74 @@ def test_a_changed_linkify_it_fails_loudly(monkeypatch):
     monkeypatch.setattr(render_module, "_REWRITES", [("no such pattern", "")])
     with pytest.raises(RuntimeError, match="linkify-it patterns not found"):
         render_module._BoundedLinkify()
+
+
+PROSE_CASES = [
+    "I really liked this post. Thanks for writing it, it helped a lot!",
+    'He said "no" (twice) - and left; why?',
+    "First paragraph.\n\nSecond one, with a soft\nbreak.",
+    "Stra\u00dfe, caf\u00e9 and \u0416\u0443\u043a. \u4e2d\u6587 too",
+    "Version 2) is out",
+    "One question: why?\nThe answer:",
+    "a\n\n\n\nb",
+    # not prose: each must take the parser, and render as it says
+    "1. a list",
+    "- a list",
+    "e.g. this",
+    "example.com.",
+    "Dr. Who\n===",
+    "trailing \nspace",
+    "  indented",
+    "Tom & Jerry",
+    "snake_case",
+    "a:b",
+    "mailto:me",
+    "see http: example",
+    "x.",
+]
+
+
+def parsed(text: str) -> str:
+    """What the Markdown parser and the sanitizer make of ``text``, with no shortcut."""
+    return render_module._CLEANER.clean(render_module._MD.render(text))
+
+
+@pytest.mark.parametrize("text", PROSE_CASES)
+def test_plain_prose_renders_as_the_parser_renders_it(text):
+    assert render(text) == parsed(text)
+
+
+def test_generated_prose_renders_as_the_parser_renders_it():
+    """Texts built from the characters the prose shortcut takes, and a few it must refuse,
+    in every arrangement: the shortcut takes most of them, and agrees with the parser."""
+    prose = [
+        *"abcxyzABCZ",
+        "\u00e9",
+        "\u00df",
+        "\u0416",
+        "\u4e2d",
+        *"0123456789",
+        *" ,;?!'\"()-.:",
+        "  ",
+        "\n",
+        "\n\n",
+        "\n\n\n",
+    ]
+    pieces = [
+        *prose,
+        *"*_`[]<>&#~:@/=+|\\\t",
+        "1. ",
+        "- ",
+        "www.",
+        ".com",
+    ]
+    generator = random.Random(6)
+    shortcut = 0
+    for _ in range(4000):
+        if generator.random() < 0.5:  # anything
+            text = "".join(generator.choices(pieces, k=generator.randint(1, 30)))
+        else:  # prose's characters only, starting with a letter: mostly prose
+            text = "A" + "".join(generator.choices(prose, k=generator.randint(0, 30)))
+        shortcut += render_module._prose(text) is not None
+        assert render(text) == parsed(text), repr(text)
+    assert shortcut > 500  # the shortcut was exercised, not only the fallback
