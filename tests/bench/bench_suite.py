@@ -118,6 +118,10 @@ def pinned(role: str, command: list[str]) -> list[str]:
 
 
 POST_CLIENTS = 16  # the POST target is set at 16 concurrent clients
+# What new comments say ({n}: unique per request, so none is refused as a double post): plain
+# prose, as most comments are, and the same with Markdown, which takes the parser.
+PLAIN_COMMENT = "New comment {n}"
+MARKDOWN_COMMENT = "New *comment* {n} with a [link](https://example.com/) and `code`"
 
 
 # -- load generation ---------------------------------------------------------------------
@@ -222,20 +226,21 @@ class Load:
         read_path: str | None = None,
         read_share: int = 0,
         clients: int | None = None,
+        text: str = PLAIN_COMMENT,
     ) -> dict:
-        """Unique comments (so no double-post refusals), optionally mixed with reads;
-        ``clients`` connections instead of the suite's."""
+        """Unique comments saying ``text`` (so no double-post refusals), optionally mixed with
+        reads; ``clients`` connections instead of the suite's."""
         connections = clients or self.connections
+        run = time.monotonic_ns()  # unique across runs too
         if self.wrk:
-            # unique across runs too: a text posted again is refused as a double post
-            template = '{"text": "New comment %s, run ' + str(time.monotonic_ns()) + '"}'
+            template = json.dumps({"text": text.format(n=f"%s, run {run}")})
             script = lua_post(path, template, read_path, read_share)
             return run_wrk(
                 f"http://127.0.0.1:{port}{path}", self.seconds, connections, script, self.work
             )
 
         def body(n: int, i: int) -> bytes:
-            return json.dumps({"text": f"New comment {n}-{i}-{time.monotonic_ns()}"}).encode()
+            return json.dumps({"text": text.format(n=f"{n}-{i}, run {run}")}).encode()
 
         return drive(port, "POST", path, body, self.seconds, min(connections, 16))
 
@@ -510,6 +515,12 @@ def sqlite_cases(load: Load, bench: Paired, work: Path, notes: list[str]) -> Non
             lambda: load.post_new(port, "/api/comments?uri=/w/", clients=POST_CLIENTS),
         )
         bench.run(
+            "commentd POST Markdown comment",
+            lambda: load.post_new(
+                port, "/api/comments?uri=/w/", clients=POST_CLIENTS, text=MARKDOWN_COMMENT
+            ),
+        )
+        bench.run(
             "commentd 95/5 read/write mix",
             lambda: load.post_new(port, THREAD, THREAD, read_share=95),
         )
@@ -591,6 +602,12 @@ def isso_cases(load: Load, bench: Paired, work: Path, notes: list[str]) -> None:
             "Isso 0.14 POST new comment",
             lambda: load.post_new(port, "/new?uri=/w/", clients=POST_CLIENTS),
         )
+        bench.run(
+            "Isso 0.14 POST Markdown comment",
+            lambda: load.post_new(
+                port, "/new?uri=/w/", clients=POST_CLIENTS, text=MARKDOWN_COMMENT
+            ),
+        )
     finally:
         notes.append(f"Isso resident memory after its runs: {rss_mb(isso.pid):.0f} MB")
         stop(isso)
@@ -614,6 +631,7 @@ def report(rows: list[tuple[str, dict]], notes: list[str]) -> None:
     print("ratio: req/s over the hello-world ceiling measured just before, median of the rounds")
     for label, ours, isso_case in (
         ("POST", "commentd POST new comment", "Isso 0.14 POST new comment"),
+        ("POST Markdown", "commentd POST Markdown comment", "Isso 0.14 POST Markdown comment"),
         ("GET thread", "commentd GET 50-comment thread", "Isso 0.14 GET 50-comment thread"),
         ("counts", "commentd counts of 20 uris", "Isso 0.14 counts of 20 uris"),
     ):
