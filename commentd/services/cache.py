@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 from commentd.storage.database import change_token
 
+K = TypeVar("K")  # what a bounded dict keeps
 V = TypeVar("V")
 
 # What an entry costs beyond its body: the key tuple, its strings, the dict slot.
@@ -110,19 +111,35 @@ class ResponseCache:
             self.size = 0
 
 
-class Memo(Generic[V]):
-    """Values that are cheap to recompute but asked for on every request (an ETag, a parsed
-    query string). Keys come from clients, so memory is bounded twice: keys over
-    ``max_key_size`` characters are not kept, and when ``max_entries`` are kept all are
-    dropped at once (which entries survive matters less than the bound)."""
+# Values kept per process for keys that come from clients (ETags, parsed query strings,
+# thread versions): at most 2,000 keys of at most 2,048 characters per memo, about 4 MB in
+# the worst case, a few hundred KB in practice.
+MEMO_ENTRIES, MEMO_KEY_SIZE = 2_000, 2_048
+
+
+class _Bounded(Generic[K]):
+    """A dict bounded twice, as keys come from clients: keys over ``max_key_size`` characters
+    are not kept, and when ``max_entries`` are kept all are dropped at once (which entries
+    survive matters less than the bound). Dict operations are atomic: no lock needed."""
 
     def __init__(self, max_entries: int, max_key_size: int):
         self.max_entries = max_entries
         self.max_key_size = max_key_size
-        self._values: dict[Hashable, V] = {}
+        self._values: dict[Hashable, K] = {}
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def _keep(self, key: Hashable, value: K) -> None:
+        if key_size(key) <= self.max_key_size:
+            if len(self._values) >= self.max_entries:
+                self._values.clear()
+            self._values[key] = value
+
+
+class Memo(_Bounded[V]):
+    """Values that are cheap to recompute but asked for on every request (an ETag, a parsed
+    query string), kept for good, bounded (see ``_Bounded``)."""
 
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:
         """The value for ``key``, computed by ``compute()`` the first time (and every time,
@@ -130,14 +147,11 @@ class Memo(Generic[V]):
         value = self._values.get(key)
         if value is None:
             value = compute()
-            if key_size(key) <= self.max_key_size:
-                if len(self._values) >= self.max_entries:
-                    self._values.clear()  # dict operations are atomic: no lock needed
-                self._values[key] = value
+            self._keep(key, value)
         return value
 
 
-class Recall(Generic[V]):
+class Recall(_Bounded[tuple[bytes, float, V]]):
     """Database reads kept while the database has not changed: each value is kept with the
     database's change token (``storage.database.change_token``) read before it was computed,
     and served while the token reads the same, for at most ``max_age`` seconds (which bounds
@@ -145,13 +159,8 @@ class Recall(Generic[V]):
     is kept. Bounded like ``Memo``."""
 
     def __init__(self, max_entries: int, max_key_size: int, max_age: float):
-        self.max_entries = max_entries
-        self.max_key_size = max_key_size
+        super().__init__(max_entries, max_key_size)
         self.max_age = max_age
-        self._values: dict[Hashable, tuple[bytes, float, V]] = {}
-
-    def __len__(self) -> int:
-        return len(self._values)
 
     def get(self, key: Hashable, compute: Callable[[], V]) -> V:
         """``compute()``'s value for ``key``, from memory if nothing was committed since."""
@@ -163,8 +172,5 @@ class Recall(Generic[V]):
         if kept is not None and kept[0] == token and kept[1] > now:
             return kept[2]
         value = compute()
-        if key_size(key) <= self.max_key_size:
-            if len(self._values) >= self.max_entries:
-                self._values.clear()  # dict operations are atomic: no lock needed
-            self._values[key] = (token, now + self.max_age, value)
+        self._keep(key, (token, now + self.max_age, value))
         return value

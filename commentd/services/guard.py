@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from commentd.config import Config
 from commentd.errors import TooManyRequests
@@ -18,6 +19,16 @@ from commentd.storage.database import batched_write
 
 MINUTE, HOUR = 60, 3600
 LOGIN_WINDOW = 15 * MINUTE
+
+
+class _Window(NamedTuple):
+    """One limit's current window for one client network."""
+
+    key: str  # the counter's key: action, window length, network
+    number: int  # which window (the time divided by its length)
+    allowed: int
+    now: int
+    ends: int  # when it is over (a counted hit expires then)
 
 
 class RateLimiter:
@@ -41,19 +52,14 @@ class RateLimiter:
     def counter(self, action: str, client: Client) -> Callable[[], None] | None:
         """The write that counts one ``action`` by ``client`` and raises 429 when that is over
         a limit, for a write transaction of the caller's; None when no limit is set."""
-        rules = [(length, allowed) for length, allowed in self.rules[action] if allowed > 0]
-        if not rules:
+        windows = self._windows(action, client)
+        if not windows:
             return None
-        now = int(self.clock())
-        network = client.network or "unknown"
 
         def count() -> None:
-            for length, allowed in rules:
-                window = now // length
-                key = f"{action}:{length}:{network}"
-                hits = self._count(key, window, expires=(window + 1) * length, now=now)
-                if hits > allowed:
-                    raise _refusal(action, (window + 1) * length - now)
+            for window in windows:
+                if _count(window) > window.allowed:
+                    raise _refusal(action, window.ends - window.now)
 
         return count
 
@@ -63,23 +69,29 @@ class RateLimiter:
         For actions counted only when they fail (a wrong admin password): the check comes
         first, so once the allowance is used even a right attempt is refused.
         """
+        for window in self._windows(action, client):
+            if writes.hits_of(window.key, window.number) >= window.allowed:
+                raise _refusal(action, window.ends - window.now)
+
+    def _windows(self, action: str, client: Client) -> list[_Window]:
+        """The current window of each limit set for ``action`` (none when all are off)."""
         now = int(self.clock())
         network = client.network or "unknown"
+        windows = []
         for length, allowed in self.rules[action]:
-            if allowed <= 0:
-                continue
-            window = now // length
-            hits = writes.hits_of(f"{action}:{length}:{network}", window)
-            if hits >= allowed:
-                raise _refusal(action, (window + 1) * length - now)
+            if allowed > 0:
+                number = now // length
+                key = f"{action}:{length}:{network}"
+                windows.append(_Window(key, number, allowed, now, (number + 1) * length))
+        return windows
 
-    @staticmethod
-    def _count(key: str, window: int, expires: int, now: int) -> int:
-        """Add one hit to ``key``'s current window and return its hits so far."""
-        hits = writes.count_hit(key, window, expires)
-        if hits == 1:  # a new window: forget the windows that are over, for every key
-            writes.forget_hits_before(now)
-        return hits
+
+def _count(window: _Window) -> int:
+    """Add one hit to ``window`` and return its hits so far."""
+    hits = writes.count_hit(window.key, window.number, window.ends)
+    if hits == 1:  # a new window: forget the windows that are over, for every key
+        writes.forget_hits_before(window.now)
+    return hits
 
 
 def _refusal(action: str, retry_after: int) -> TooManyRequests:

@@ -21,7 +21,7 @@ from peewee import fn
 from commentd.config import Config
 from commentd.errors import ValidationError
 from commentd.services import validation
-from commentd.services.cache import Recall
+from commentd.services.cache import MEMO_ENTRIES, MEMO_KEY_SIZE, Recall
 from commentd.storage.models import Comment, Status, Thread, utcnow
 from commentd.storage.queries import (
     CommentRow,
@@ -33,9 +33,9 @@ from commentd.storage.queries import (
 
 SORTS = ("oldest", "newest", "top")
 MAX_COUNT_URIS = 200
-# Thread versions kept per process until the database changes (see ``Recall``): at most
-# 2,000 keys of at most 2,048 characters each, for at most a second.
-RECALL_ENTRIES, RECALL_KEY_SIZE, RECALL_SECONDS = 2_000, 2_048, 1.0
+# Thread versions are kept per process until the database changes (see ``Recall``), for at
+# most a second.
+RECALL_SECONDS = 1.0
 #: The statuses a thread page reads: approved comments, and deleted ones as placeholders.
 SHOWN = (Status.APPROVED, Status.DELETED)
 #: A comment on a page: a model instance, or the plain row a page read gives.
@@ -140,10 +140,10 @@ class ThreadService:
         self.config = config
         self.clock = clock
         self._states: Recall[ThreadState | None] = Recall(
-            RECALL_ENTRIES, RECALL_KEY_SIZE, RECALL_SECONDS
+            MEMO_ENTRIES, MEMO_KEY_SIZE, RECALL_SECONDS
         )
         self._versions: Recall[tuple[tuple[str, int, int], ...]] = Recall(
-            RECALL_ENTRIES, RECALL_KEY_SIZE, RECALL_SECONDS
+            MEMO_ENTRIES, MEMO_KEY_SIZE, RECALL_SECONDS
         )
 
     def query(

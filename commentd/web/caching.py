@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import bottle
 
 from commentd.config import Config
-from commentd.services.cache import Memo, ResponseCache
+from commentd.services.cache import MEMO_ENTRIES, MEMO_KEY_SIZE, Memo, ResponseCache
 from commentd.services.keys import Keys
 from commentd.services.metrics import CACHE
 from commentd.services.threads import PageQuery, ThreadService
@@ -39,10 +39,6 @@ from commentd.web import inputs, serialize
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
 UNCACHED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON = "application/json"
-# ETags and parsed query strings remembered per process: computing one costs more than the
-# version lookup, and the same few are asked for again and again. At most 3 x 2,000 keys of
-# at most 2,048 characters: about 12 MB in the worst case, a few hundred KB in practice.
-MEMO_ENTRIES, MEMO_KEY_SIZE = 2_000, 2_048
 # the labels of commentd_cache_total, built once (Counter.add takes them sorted)
 HIT, MISS, NOT_MODIFIED = ((("result", result),) for result in ("hit", "miss", "not_modified"))
 
@@ -137,6 +133,8 @@ class ReadCache:
         self.responses = responses
         self.deploy = deploy_tag(config, keys)
         self.cache_control = cache_control(config)
+        # ETags and parsed query strings: computing one costs more than looking the version
+        # up, and the same few are asked for again and again
         self._tags: Memo[str] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._thread_queries: Memo[PageQuery] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._count_queries: Memo[tuple[str, ...]] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)

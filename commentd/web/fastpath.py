@@ -4,8 +4,7 @@ Nearly every request a blog sends is one of these two, and most of them end in a
 cached body. Routing, plugins and bottle's request and response objects cost several times
 what the answer itself costs, so this WSGI middleware answers them directly, with the same
 ``ReadCache`` the bottle routes call and the same CORS and security headers the request scope
-adds (a ``304`` carries the CORS headers but not the security ones: it has no body, and RFC
-9110 asks a 304 for only the headers that update what a cache stored). Anything else, and
+adds (``scope.security_headers``: none on a ``304``). Anything else, and
 any read that fails (a bad query, a database error), goes on to bottle, which answers it as
 always: errors are still turned into JSON in one place.
 
@@ -24,7 +23,7 @@ import bottle
 from commentd.storage.database import CONNECTION_ERRORS, drop_connection
 from commentd.web.caching import Answer, ReadCache
 from commentd.web.origins import OriginPolicy
-from commentd.web.scope import SECURITY_HEADERS
+from commentd.web.scope import security_headers
 
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
 
@@ -46,7 +45,6 @@ class ReadFastPath:
             "/api/comments": reads.thread,
             "/api/counts": reads.counts_by_query,
         }
-        self.security = list(SECURITY_HEADERS.items())
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -60,9 +58,12 @@ class ReadFastPath:
                 drop_connection()
             return self.wsgi(environ, start_response)
         environ["bottle.route"] = self.routes[path]  # for the metrics and the access log
-        headers = [*answer.headers, *self.origins.headers(environ).items()]
+        headers = [
+            *answer.headers,
+            *self.origins.headers(environ).items(),
+            *security_headers(answer.status),
+        ]
         if answer.status == 200:
-            headers += self.security
             headers.append(("Content-Length", str(len(answer.body))))
         start_response(STATUS_LINES[answer.status], headers)
         return [answer.body]

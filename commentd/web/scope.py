@@ -34,6 +34,13 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+_SECURITY_ITEMS = tuple(SECURITY_HEADERS.items())
+
+
+def security_headers(status: int) -> tuple[tuple[str, str], ...]:
+    """The security headers of an API response with ``status``: none on a ``304``, which has
+    no body (RFC 9110 15.4.5 asks a 304 for only the headers that update a stored response)."""
+    return () if status == 304 else _SECURITY_ITEMS
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -83,9 +90,8 @@ class RequestScope:
                 )
             for name, value in self.origins.headers(environ, preflight).items():
                 bottle.response.set_header(name, value)
-            if bottle.response.status_code != 304:  # no body; RFC 9110 15.4.5
-                for name, value in SECURITY_HEADERS.items():
-                    bottle.response.set_header(name, value)
+            for name, value in security_headers(bottle.response.status_code):
+                bottle.response.set_header(name, value)
             return result
 
         return wrapper
