@@ -53,6 +53,8 @@ setup(
             "playwright>=1.40",
             # a real SMTP server inside the mail tests
             "aiosmtpd>=1.4",
+            # property tests: generated hostile bytes in every header, path and query
+            "hypothesis>=6.100",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},

@@ -26,6 +26,7 @@ from commentd.services import audit
 from commentd.services.audit import Actor
 from commentd.services.clients import Client
 from commentd.services.guard import RateLimiter
+from commentd.services.validation import whole_number
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Setting, UsedToken, utcnow
 
@@ -64,9 +65,10 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
 def check_password(password: str, encoded: str) -> bool:
     """Whether ``password`` matches ``encoded`` (compared in constant time)."""
     parts = encoded.split("$")
-    if len(parts) != 6 or parts[0] != "scrypt" or not all(p.isdigit() for p in parts[1:4]):
+    numbers = [whole_number(value, max_digits=8) for value in parts[1:4]]
+    if len(parts) != 6 or parts[0] != "scrypt" or None in numbers:
         return False
-    n, r, p = (int(value) for value in parts[1:4])
+    n, r, p = numbers
     if n > 2**20 or r > 32 or p > 16:  # refuse parameters that would exhaust memory
         return False
     try:
@@ -98,7 +100,7 @@ def password_is_set() -> bool:
 def generation() -> int:
     """The current session generation; sessions of an older one are void."""
     value = _setting(GENERATION_SETTING)
-    return int(value) if value and value.isdigit() else 0
+    return (whole_number(value) if value else None) or 0
 
 
 def set_password(password: str, actor: Actor) -> None:
@@ -180,9 +182,16 @@ class AdminAuth:
         if not cookie or len(cookie) > MAX_COOKIE_LENGTH:
             return None
         parts = cookie.split(".")
-        if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        if len(parts) != 4:
             return None
-        session_id, expires, gen, mac = parts[0], int(parts[1]), int(parts[2]), parts[3]
+        session_id, expires, gen, mac = (
+            parts[0],
+            whole_number(parts[1]),
+            whole_number(parts[2]),
+            parts[3],
+        )
+        if expires is None or gen is None:
+            return None
         stamp = f"{session_id}.{expires}.{gen}"
         if not hmac.compare_digest(mac.encode(), self._mac("session:" + stamp).encode()):
             return None

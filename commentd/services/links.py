@@ -25,6 +25,7 @@ from commentd.errors import CommentdError, Conflict, NotFound
 from commentd.services.audit import Actor
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.moderation import ModerationService
+from commentd.services.validation import whole_number
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Comment, Status, Thread, UsedToken, utcnow
 
@@ -79,24 +80,26 @@ def moderation_token(keys: Keys, action: str, comment_id: int, expires: dt.datet
 def read_moderation_token(keys: Keys, token: str, now: dt.datetime) -> ModerationLink:
     """The link a token stands for; ``invalid_link`` (404) or ``link_expired`` (410)."""
     parts = token.split(".") if len(token) <= MAX_TOKEN_LENGTH else []
+    comment_id, stamp = (
+        (whole_number(parts[1]), whole_number(parts[2])) if len(parts) == 5 else (None, None)
+    )
     if (
-        len(parts) != 5
+        comment_id is None
+        or stamp is None
         or parts[0] not in ACTIONS
-        or not parts[1].isdigit()
-        or not parts[2].isdigit()
         or not 8 <= len(parts[3]) <= 64
     ):
         raise INVALID
     body = ".".join(parts[:4])
     _check(keys.moderation_link, "moderate:" + body, parts[4])
-    expires = dt.datetime.fromtimestamp(int(parts[2]), dt.timezone.utc).replace(tzinfo=None)
+    expires = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(tzinfo=None)
     if expires <= now:
         raise CommentdError(
             "This link has expired; moderate the comment on the admin page.",
             code="link_expired",
             status=410,
         )
-    return ModerationLink(parts[0], int(parts[1]), expires, parts[3])
+    return ModerationLink(parts[0], comment_id, expires, parts[3])
 
 
 @dataclass(frozen=True)
@@ -181,10 +184,11 @@ class LinkService:
     def unsubscription(self, token: str) -> Unsubscription:
         """Check an unsubscribe link (what a GET shows)."""
         parts = token.split(".") if len(token) <= MAX_TOKEN_LENGTH else []
-        if len(parts) != 3 or not parts[0].isdigit() or len(parts[1]) != 32:
+        thread_id = whole_number(parts[0]) if len(parts) == 3 else None
+        if thread_id is None or len(parts[1]) != 32:
             raise INVALID
         _check(self.keys.unsubscribe, f"unsubscribe:{parts[0]}.{parts[1]}", parts[2])
-        thread = Thread.get_or_none(Thread.id == int(parts[0]))
+        thread = Thread.get_or_none(Thread.id == thread_id)
         if thread is None:
             raise INVALID
         return Unsubscription(thread, parts[1])

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from commentd.services.validation import whole_number
+
 log = logging.getLogger("commentd.metrics")
 
 Labels = tuple[tuple[str, str], ...]
@@ -330,12 +332,13 @@ class Registry:
             retired = _read_json(self.spool / RETIRED) or {"metrics": {}}
             changed = False
             for path in self.spool.glob("*.json"):
-                if not path.stem.isdigit() or int(path.stem) == self.pid:
+                pid = whole_number(path.stem, max_digits=10)
+                if pid is None or pid == self.pid:
                     continue
                 data = _read_json(path)
                 if data is None:
                     continue
-                if _pid_alive(int(path.stem)):
+                if _pid_alive(pid):
                     found.append(data)
                     continue
                 _fold(retired["metrics"], data["metrics"], self.metrics)

@@ -23,6 +23,7 @@ from commentd.errors import Forbidden
 from commentd.services import bans
 from commentd.services.clients import Client
 from commentd.services.spam import SpamChecker, Submission
+from commentd.services.validation import whole_number
 from commentd.storage.models import Comment, Status, utcnow
 
 BLOCKED = "This comment cannot be accepted here."
@@ -55,9 +56,9 @@ def issue_form_stamp(key: bytes, now: dt.datetime) -> str:
 def stamp_age(key: bytes, stamp: str, now: dt.datetime) -> int | None:
     """Seconds since a valid stamp was issued; None for a forged or malformed one."""
     issued_text, _, signature = stamp.partition(".")
-    if not issued_text.isdigit() or len(stamp) > 64:
+    issued = whole_number(issued_text) if len(stamp) <= 64 else None
+    if issued is None:
         return None
-    issued = int(issued_text)
     try:
         expected = _stamp_signature(key, issued)
     except (binascii.Error, ValueError):  # pragma: no cover - the digest always encodes

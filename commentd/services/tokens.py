@@ -13,6 +13,7 @@ import hashlib
 import hmac
 
 from commentd.errors import Forbidden, Unauthorized
+from commentd.services.validation import whole_number
 
 MAX_TOKEN_LENGTH = 200
 
@@ -37,9 +38,11 @@ def verify(key: bytes, token: str | None, comment_id: int, now: dt.datetime) -> 
     if not token:
         raise Unauthorized("This needs the comment's edit token.", code="token_required")
     parts = token.split(".") if len(token) <= MAX_TOKEN_LENGTH else []
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    token_id, expires = (
+        (whole_number(parts[0]), whole_number(parts[1])) if len(parts) == 3 else (None, None)
+    )
+    if token_id is None or expires is None:
         raise Unauthorized("The edit token is malformed.")
-    token_id, expires = int(parts[0]), int(parts[1])
     try:
         given = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
     except (binascii.Error, ValueError) as exc:

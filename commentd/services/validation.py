@@ -18,6 +18,8 @@ MAX_EMAIL = 254
 MAX_WEBSITE = 512
 MAX_TITLE = 256
 MAX_URI = 1024
+#: Digits in an id or a stamp read from client text: every id fits SQLite's 64-bit integer.
+MAX_ID_DIGITS = 18
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)*$")
 HOST_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:_~%]+$")
@@ -155,14 +157,25 @@ def choice(value: Any, field: str, choices: tuple[str, ...], default: str) -> st
     return value
 
 
+def whole_number(text: str, *, max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """The value of ``text`` if it is 1 to ``max_digits`` ASCII digits, else None.
+
+    The one way to read a number out of client text (ids, expiry stamps, counts): bare
+    ``str.isdigit()`` also accepts superscripts and other scripts' digits, on which ``int()``
+    raises or reads a number the text does not spell in ASCII.
+    """
+    if 0 < len(text) <= max_digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def bounded_int(value: Any, field: str, *, low: int, high: int, default: int) -> int:
     """An integer query parameter given as text."""
     if value is None or value == "":
         return default
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-        number = int(value)
-        if low <= number <= high:
-            return number
+    number = whole_number(value, max_digits=9) if isinstance(value, str) else None
+    if number is not None and low <= number <= high:
+        return number
     raise ValidationError(
         f"{field} must be a whole number from {low} to {high}.", code="invalid_value", field=field
     )

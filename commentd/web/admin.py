@@ -32,6 +32,7 @@ from commentd.services.clients import AddressResolver, Client
 from commentd.services.guard import RateLimiter
 from commentd.services.moderation import QUEUE_STATUSES
 from commentd.services.site import Site
+from commentd.services.validation import whole_number
 from commentd.storage.database import DatabaseUnavailable, kept_connection, write_transaction
 from commentd.web import inputs
 from commentd.web.origins import origin_of
@@ -180,19 +181,20 @@ def read_form(environ: dict, limit: int) -> dict[str, list[str]]:
 
 def _ids(values: list[str]) -> list[int]:
     """The checked comments' ids; the service checks their number and range."""
-    if not all(value.isdigit() and len(value) <= 18 for value in values):
+    ids = [whole_number(value) for value in values]
+    if None in ids:
         raise BadRequest("Comment ids are whole numbers.", code="bad_request")
-    return [int(value) for value in values]
+    return ids
 
 
 def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    return (whole_number(raw, max_digits=6) if raw else None) or 1
 
 
 def _notice(params: dict[str, list[str]]) -> str | None:
     template = NOTICES.get(inputs.one(params, "done") or "")
-    count = inputs.one(params, "n") or "1"
-    return template.format(n=int(count) if count.isdigit() else 1) if template else None
+    count = whole_number(inputs.one(params, "n") or "1", max_digits=6)
+    return template.format(n=1 if count is None else count) if template else None
 
 
 def _see_other(path: str, **query: Any) -> str:
@@ -435,11 +437,11 @@ def register(
     @route("/admin/threads/lock", "POST")
     @signed_in_post
     def lock(session: Session, form: dict[str, list[str]]) -> str:
-        raw = inputs.one(form, "thread") or ""
-        if not raw.isdigit():
+        thread_id = whole_number(inputs.one(form, "thread") or "")
+        if thread_id is None:
             raise BadRequest("Name the thread to lock or unlock.", code="bad_request")
         locked = inputs.one(form, "locked") == "1"
-        site.moderation().lock(int(raw), locked, auth.actor(client()))
+        site.moderation().lock(thread_id, locked, auth.actor(client()))
         return _see_other("/admin/threads", done="lock" if locked else "unlock")
 
     # -- the audit log ------------------------------------------------------------------

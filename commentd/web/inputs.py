@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from commentd.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from commentd.services.clients import AddressResolver, Client
+from commentd.services.validation import whole_number
 
 MAX_QUERY_FIELDS = 300
 
@@ -55,13 +56,9 @@ def _require_json_type(environ: dict) -> None:
 
 def body_bytes(environ: dict, limit: int) -> bytes:
     """The request body, refused with 413 when it is (or claims to be) over ``limit``."""
-    length_header = environ.get("CONTENT_LENGTH") or "0"
-    try:
-        length = int(length_header)
-    except ValueError as exc:
-        raise BadRequest("Content-Length is not a number.", code="bad_request") from exc
-    if length < 0:
-        raise BadRequest("Content-Length is negative.", code="bad_request")
+    length = whole_number(environ.get("CONTENT_LENGTH") or "0")
+    if length is None:
+        raise BadRequest("Content-Length is not a whole number.", code="bad_request")
     if length > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit} bytes.")
     data = environ["wsgi.input"].read(length) if length else b""

@@ -21,6 +21,7 @@ from commentd.config import Config
 from commentd.errors import Forbidden
 from commentd.services import metrics, outbox
 from commentd.services.clients import AddressResolver
+from commentd.services.validation import whole_number
 from commentd.web import inputs
 from commentd.web.accesslog import AccessLog
 
@@ -90,8 +91,8 @@ def _size(body: Iterable[bytes], seen: list[Any]) -> int | None:
     if isinstance(body, (list, tuple)):
         return sum(len(chunk) for chunk in body)
     for name, value in seen[1] if seen else ():
-        if name.lower() == "content-length" and value.isdigit():
-            return int(value)
+        if name.lower() == "content-length":
+            return whole_number(value)
     return None
 
 

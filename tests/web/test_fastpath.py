@@ -3,9 +3,7 @@ in the metrics, one render per new version however many readers ask at once."""
 
 from __future__ import annotations
 
-import io
 import threading
-from urllib.parse import urlencode
 
 import pytest
 from peewee import DatabaseError
@@ -13,32 +11,7 @@ from peewee import DatabaseError
 from commentd.services.metrics import CACHE, HTTP_REQUESTS
 from commentd.storage.database import database_proxy, kept_connection
 from tests.conftest import DEFAULT_ORIGIN
-
-
-def call(wsgi, method, path, query=None, headers=None):
-    """One request straight to a WSGI callable: (status, headers, body), the headers' names
-    lower-cased (HTTP compares them so) and sorted."""
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": urlencode(query or {}, doseq=True),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8080",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1:8080",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-    }
-    environ.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()})
-    seen = {}
-
-    def start_response(status, response_headers, exc_info=None):
-        seen["status"], seen["headers"] = status, response_headers
-
-    body = b"".join(wsgi(environ, start_response))
-    return seen["status"], sorted((k.lower(), v) for k, v in seen["headers"]), body
+from tests.wsgi import call
 
 
 def through_bottle(app):
