@@ -93,3 +93,11 @@ class ConfigError(CommentdError):
 
     status = 500
     code = "config_error"
+
+
+class DatabaseOpenError(CommentdError):
+    """The database named by ``[database] url`` cannot be opened; raised at start-up with the
+    reason and what to do, in one line."""
+
+    status = 503
+    code = "unavailable"

@@ -73,6 +73,8 @@ def serve(
         )
     except OSError as exc:
         raise click.ClickException(f"cannot start: {exc}") from exc
+    except CommentdError as exc:
+        raise click.ClickException(exc.message) from exc
     click.echo(
         f"commentd {__version__} serving {config.database.url} on "
         f"http://{config.server.host}:{config.server.port}/ (Ctrl-C to stop)",
@@ -108,15 +110,17 @@ def _serve_forked(config, load) -> None:
 @CONFIG_OPTION
 def migrate(config_path: str | None) -> None:
     """Apply pending database migrations (serve also does this on start)."""
-    from commentd.storage.database import connection, open_database
+    from commentd.services.site import with_database
     from commentd.storage.migrations import current_version
     from commentd.storage.migrations import migrate as run_migrations
 
     config = _load(config_path)
-    db = open_database(config.database.url)
-    with connection():
-        applied = run_migrations(db)
-        version = current_version(db)
+    try:
+        applied, version = with_database(
+            config, lambda db: (run_migrations(db), current_version(db)), read_only_ok=False
+        )
+    except CommentdError as exc:
+        raise click.ClickException(exc.message) from exc
     for migration in applied:
         click.echo(f"applied {migration.version}: {migration.description}")
     click.echo(f"schema version {version}" + ("" if applied else " (up to date)"))

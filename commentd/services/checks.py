@@ -7,7 +7,8 @@ import ssl
 from dataclasses import dataclass
 
 from commentd.config import Config
-from commentd.storage.database import connection, open_database
+from commentd.errors import CommentdError
+from commentd.services.site import with_database
 from commentd.storage.migrations import current_version, pending_migrations
 
 
@@ -23,12 +24,11 @@ class Check:
 def database(config: Config) -> Check:
     """Open the database and read its schema version (nothing is migrated)."""
     try:
-        db = open_database(config.database.url)
-        with connection():
-            version = current_version(db)
-            pending = len(pending_migrations(db))
-    except Exception as exc:
-        return Check("database", False, f"{config.database.url.split('@')[-1]}: {exc}")
+        version, pending = with_database(
+            config, lambda db: (current_version(db), len(pending_migrations(db)))
+        )
+    except CommentdError as exc:
+        return Check("database", False, exc.message)
     detail = f"schema version {version}"
     if pending:
         detail += f", {pending} migration(s) pending (run `commentd migrate`)"

@@ -116,11 +116,21 @@ class LocalSqliteDatabase(PooledSqliteDatabase):
     Every commit, and every write outside a transaction, is announced on ``changes``.
     """
 
-    def __init__(self, database: str, *args, **kwargs) -> None:
+    def __init__(self, database: str, *args, read_only: str | None = None, **kwargs) -> None:
+        """``read_only``: ``"ro"`` opens the file read-only, ``"immutable"`` also tells SQLite
+        that nobody changes it (the only way into a WAL file on a read-only mount that has
+        no ``-shm`` beside it); writes then fail with "attempt to write a readonly database".
+        """
+        self.path = database
+        self.read_only = read_only
+        if read_only is not None:
+            flag = "mode=ro" if read_only == "ro" else "immutable=1"
+            database = f"{Path(database).resolve().as_uri()}?{flag}"
+            kwargs["uri"] = True
         super().__init__(database, *args, max_connections=None, stale_timeout=None, **kwargs)
         self.write_lock = threading.RLock()
         self.group_commit = GroupCommit(self)
-        self.changes = ChangeSignal(database)
+        self.changes = ChangeSignal(self.path)
 
     def commit(self) -> None:
         super().commit()
@@ -252,21 +262,58 @@ class GroupCommit:
                 write.done = True
 
 
-def open_database(url: str) -> Database:
-    """Build the database for ``url`` and bind the models' proxy to it."""
+#: Ways to open a SQLite file that cannot be written: see ``LocalSqliteDatabase``.
+READ_ONLY_MODES = ("ro", "immutable")
+#: What SQLite says when a file cannot be written or opened (its message, as Python 3.10
+#: gives no error code): worth trying again read-only.
+_NOT_WRITABLE = ("readonly database", "unable to open database file")
+
+
+def open_database(url: str, read_only: str | None = None) -> Database:
+    """Build the database for ``url`` and bind the models' proxy to it; ``read_only`` (SQLite
+    only) is one of ``READ_ONLY_MODES``."""
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
+        pragmas = dict(SQLITE_PRAGMAS)
+        if read_only is not None:  # changing the journal mode would be a write
+            del pragmas["journal_mode"]
         db: Database = LocalSqliteDatabase(
             sqlite_path(url),
-            pragmas=SQLITE_PRAGMAS,
+            pragmas=pragmas,
             timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
             lock_type="IMMEDIATE",
             check_same_thread=False,
+            read_only=read_only,
         )
     else:
         db = connect_url(url.replace("postgres://", "postgresql://", 1))
     database_proxy.initialize(db)
     return db
+
+
+def not_writable(db: Database, error: Exception) -> bool:
+    """Whether ``error`` says that the SQLite file ``db`` opens cannot be written (a read-only
+    file, folder or mount), so that it might still open read-only."""
+    path = getattr(db, "path", ":memory:")
+    return (
+        path != ":memory:"
+        and os.path.isfile(path)
+        and any(text in str(error) for text in _NOT_WRITABLE)
+    )
+
+
+def is_read_only(db: Database) -> bool:
+    """Whether ``db`` was opened read-only."""
+    return getattr(db, "read_only", None) is not None
+
+
+def close_database(db: Database) -> None:
+    """Close this thread's connection to ``db`` and every pooled one."""
+    if not db.is_closed():
+        db.close()
+    close_all = getattr(db, "close_all", None)
+    if close_all is not None:
+        close_all()
 
 
 def is_sqlite(db: Database) -> bool:

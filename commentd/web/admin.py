@@ -36,7 +36,7 @@ from commentd.services.validation import whole_number
 from commentd.storage.database import DatabaseUnavailable, kept_connection, write_transaction
 from commentd.web import inputs
 from commentd.web.origins import origin_of
-from commentd.web.scope import RequestScope
+from commentd.web.scope import RequestScope, log_database_error
 
 log = logging.getLogger("commentd.web.admin")
 
@@ -144,8 +144,8 @@ class AdminScope:
                     result = callback(*args, **kwargs)
             except CommentdError as exc:
                 result = error_page(exc.status, exc.message, exc.headers)
-            except DatabaseUnavailable:
-                log.exception("database error")
+            except DatabaseUnavailable as exc:
+                log_database_error(exc)
                 result = error_page(503, "The database is unavailable; try again shortly.")
                 bottle.response.set_header("Retry-After", "1")
             target = result if isinstance(result, bottle.HTTPResponse) else bottle.response

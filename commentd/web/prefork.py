@@ -353,16 +353,10 @@ class Supervisor:
 
 def _close_database() -> None:
     """Close every connection the supervisor opened, pooled ones included, before forking."""
-    from commentd.storage.database import database_proxy
+    from commentd.storage.database import close_database, database_proxy
 
-    db = database_proxy.obj
-    if db is None:
-        return
-    close_all = getattr(db, "close_all", None)
-    if close_all is not None:
-        close_all()
-    elif not db.is_closed():
-        db.close()
+    if database_proxy.obj is not None:
+        close_database(database_proxy.obj)
 
 
 def serve_forked(config: Config, load: Loader, count: int) -> None:

@@ -59,6 +59,15 @@ def _apply_error(exc: CommentdError) -> dict[str, Any]:
     return exc.to_dict()
 
 
+def log_database_error(error: Exception) -> None:
+    """Log a database error behind a 503: a write to a read-only database in one line (it is
+    expected there, see docs/scaling.md), anything else with its traceback."""
+    if "readonly database" in str(error):
+        log.warning("write refused: the database is read-only")
+    else:
+        log.exception("database error")
+
+
 class RequestScope:
     """A bottle plugin that runs each route inside the request's scope."""
 
@@ -80,8 +89,8 @@ class RequestScope:
                     result = callback(*args, **kwargs)
             except CommentdError as exc:
                 result = _apply_error(exc)
-            except DatabaseUnavailable:
-                log.exception("database error")
+            except DatabaseUnavailable as exc:
+                log_database_error(exc)
                 metrics.DATABASE_ERRORS.inc()
                 bottle.response.status = 503
                 bottle.response.set_header("Retry-After", "1")
