@@ -29,6 +29,7 @@ import nh3
 from linkify_it import LinkifyIt, ucre
 from linkify_it.main import Match
 from markdown_it import MarkdownIt, helpers
+from markdown_it.rules_block import StateBlock
 from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline, linkify
 from markdown_it.token import Token
@@ -128,6 +129,8 @@ def _adapt_tokens(state: StateCore) -> None:
     for token in state.tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = "p"
+        elif token.meta is _FLATTENED:
+            token.hidden = False  # a tight list hides its paragraphs: these must stay apart
         elif token.type == "inline" and token.children:
             token.children = _rewrite_inline(token.children)
 
@@ -302,6 +305,46 @@ def _prose(text: str) -> str | None:
     return "".join(f"<p>{part}</p>\n" for part in _PARAGRAPH_BREAK.split(escaped))
 
 
+# --- Text past the nesting limit -------------------------------------------------------------
+# markdown-it stops nesting blocks at ``maxNesting`` (20 levels: a list level takes two, a
+# quote one) and silently drops whatever lies deeper: list items past the ninth level,
+# quoted text past the nineteenth. A reader's words may be flattened, never lost: a block
+# that would open past the limit is rendered instead as one plain paragraph per source line,
+# the list and quote markers taken off. Inline rules past their own limit already fall back
+# to text.
+
+_BLOCK_MARKERS = re.compile(r"^(?:[ \t]*(?:>|[-*+](?=[ \t]|$)|\d{1,9}[.)](?=[ \t]|$)))*[ \t]*")
+
+
+_FLATTENED: dict = {"commentd": "flattened"}  # the meta of the paragraphs made here
+
+
+def _keep_deep_text(tokenize):
+    """``ParserBlock.tokenize`` that flattens, instead of dropping, blocks past the limit."""
+
+    def tokenize_or_flatten(state: StateBlock, start_line: int, end_line: int) -> None:
+        if state.level < state.md.options.maxNesting:
+            tokenize(state, start_line, end_line)
+            return
+        line = start_line
+        while line < end_line:
+            line = state.skipEmptyLines(line)
+            if line >= end_line or state.sCount[line] < state.blkIndent:
+                break  # the nested block ends here, as in ``tokenize``
+            text = state.getLines(line, line + 1, state.blkIndent, False)
+            text = _BLOCK_MARKERS.sub("", text).strip()
+            if text:
+                opening = state.push("paragraph_open", "p", 1)
+                inline = state.push("inline", "", 0)
+                inline.content, inline.map, inline.children = text, [line, line + 1], []
+                opening.map, opening.meta = inline.map, _FLATTENED
+                state.push("paragraph_close", "p", -1).meta = _FLATTENED
+            line += 1
+        state.line = line
+
+    return tokenize_or_flatten
+
+
 # --- Parser, built once -----------------------------------------------------------------------
 
 
@@ -320,6 +363,7 @@ def _build_markdown() -> MarkdownIt:
         parseLinkTitle=helpers.parseLinkTitle,
     )
     md.inline.ruler.at("linkify", _bounded_linkify)
+    md.block.tokenize = _keep_deep_text(md.block.tokenize)  # type: ignore[method-assign]
     md.core.ruler.before("normalize", "commentd_autolink_budget", _start_autolink_budget)
     md.core.ruler.push("commentd_adapt", _adapt_tokens)
     return md

@@ -350,3 +350,49 @@ def test_generated_prose_renders_as_the_parser_renders_it():
         shortcut += render_module._prose(text) is not None
         assert render(text) == parsed(text), repr(text)
     assert shortcut > 500  # the shortcut was exercised, not only the fallback
+
+
+# -- nesting past markdown-it's limit: flattened, never lost ------------------------------------
+
+WORD = re.compile(r"w\d+")
+
+DEEP = {
+    "list-30-levels": "".join("  " * i + f"- w{i}\n" for i in range(30)),
+    "ordered-30-levels": "".join("   " * i + f"1. w{i}\n" for i in range(30)),
+    "quote-40-levels": "".join(">" * i + f" w{i}\n\n" for i in range(1, 40)),
+    "quote-40-one-paragraph": "".join(">" * 40 + f" w{i}\n" for i in range(5)),
+    "markers-on-one-line": "- " * 30 + "w0\n" + "> " * 30 + "w1\n" + "1. " * 30 + "w2",
+    "quoted-lists": "".join("> " * i + "- " * i + f"w{i}\n\n" for i in range(1, 25)),
+    "list-then-code": "".join("  " * i + f"- w{i}\n" for i in range(15)) + "\n        w99 code\n",
+}
+
+
+@pytest.mark.parametrize("name", DEEP)
+def test_nesting_past_the_limit_keeps_every_word(name):
+    source = DEEP[name]
+    html = render(source)
+    assert sorted(WORD.findall(html)) == sorted(WORD.findall(source))
+    assert_safe_html(html)
+
+
+def test_text_past_the_limit_becomes_plain_paragraphs():
+    html = render("".join("  " * i + f"- w{i}\n" for i in range(12)))
+    assert html.count("<ul>") == 10  # the nine levels markdown-it nests, then one more
+    assert "<p>w10</p>\n<p>w11</p>" in html  # the rest: one paragraph per line, no markers
+    deep = render(">" * 25 + " *em* and [a link](https://example.com/)")
+    assert deep.count("<blockquote>") == 20
+    assert "<p><em>em</em> and " + link("https://example.com/", "a link") + "</p>" in deep
+
+
+def test_generated_nesting_keeps_every_word():
+    """Lines of random list, quote and indentation markers, each with its own word."""
+    pick = random.Random(16)
+    markers = ["- ", "* ", "1. ", "> ", "  ", "    ", "\t", ">"]
+    for _ in range(300):
+        lines = [
+            "".join(pick.choice(markers) for _ in range(pick.randrange(0, 40))) + f"w{n}"
+            for n in range(pick.randrange(1, 12))
+        ]
+        source = "\n".join(line + "\n" * pick.randrange(1, 3) for line in lines)
+        html = render(source)
+        assert sorted(WORD.findall(html)) == sorted(WORD.findall(source)), source

@@ -159,6 +159,8 @@ PATHOLOGICAL = {
     "strikethrough": _fill("~~a"),
     "escapes": _fill("\\"),
     "reference-definitions": _fill("[a]: http://e.com\n"),
+    "quotes-past-the-nesting-limit": _fill(">" * 30 + " a\n"),
+    "lists-past-the-nesting-limit": _fill("- " * 30 + "a\n"),
 }
 
 
