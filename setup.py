@@ -53,6 +53,9 @@ setup(
             "playwright>=1.40",
             # a real SMTP server inside the mail tests
             "aiosmtpd>=1.4",
+            # property tests: the schemas' string patterns in commentd/openapi.json against the
+            # validation they describe (tests/web/test_contract.py)
+            "hypothesis>=6.100",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},
