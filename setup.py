@@ -56,6 +56,9 @@ setup(
             # property tests: the schemas' string patterns in commentd/openapi.json against the
             # validation they describe (tests/web/test_contract.py)
             "hypothesis>=6.100",
+            # the contract check run by .ci/run (tests/contract/run_schemathesis.py): every
+            # operation of commentd/openapi.json, all checks, against a real `commentd serve`
+            "schemathesis>=4.32,<5",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},
