@@ -53,8 +53,13 @@ setup(
             "playwright>=1.40",
             # a real SMTP server inside the mail tests
             "aiosmtpd>=1.4",
-            # property tests: generated hostile bytes in every header, path and query
+            # property tests: generated hostile bytes in every header, path and query, and the
+            # schemas' string patterns in commentd/openapi.json against the validation they
+            # describe (tests/web/test_hostile_input.py, tests/web/test_contract.py)
             "hypothesis>=6.100",
+            # the contract check run by .ci/run (tests/contract/run_schemathesis.py): every
+            # operation of commentd/openapi.json, all checks, against a real `commentd serve`
+            "schemathesis>=4.32,<5",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},

@@ -28,6 +28,8 @@ FILE_ROUTES = {
     ("GET", "/js/{filename}"),
     ("GET", "/js/i18n/{filename}"),
 }
+# Tags of the operations that answer HTML pages, errors included.
+HTML_TAGS = {"admin", "links"}
 # Codes that never reach an HTTP client (raised at start-up and by the CLI).
 # Raised by the CLI only: never in an HTTP response, so not in the OpenAPI error schema.
 NOT_HTTP_CODES = {
@@ -224,6 +226,8 @@ def test_every_ref_resolves_inside_components(openapi):
 
 
 def test_every_error_response_uses_the_error_schema(openapi):
+    """JSON errors have the one Error shape; only the HTML pages (the admin's and the mailed
+    links') may answer an error as an HTML page instead."""
     for path, item in openapi["paths"].items():
         for method, operation in item.items():
             if method not in HTTP_METHODS:
@@ -231,9 +235,17 @@ def test_every_error_response_uses_the_error_schema(openapi):
             for status, response in operation["responses"].items():
                 if "$ref" in response:
                     response = resolve(openapi, response["$ref"])
-                if int(status) >= 400:
-                    schema = response["content"]["application/json"]["schema"]
+                if int(status) < 400:
+                    continue
+                content = response["content"]
+                if "application/json" in content:
+                    schema = content["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+                    assert set(content) <= {"application/json", "text/html"}, (method, path)
+                else:
+                    assert set(content) == {"text/html"}, (method, path, status)
+                if "text/html" in content:
+                    assert set(operation["tags"]) & HTML_TAGS, (method, path, status)
 
 
 def test_openapi_file_is_tidy():

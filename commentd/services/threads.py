@@ -153,9 +153,17 @@ class ThreadService:
         limit: Any = None,
         cursor: Any = None,
     ) -> PageQuery:
-        """Validate a thread read without reading anything."""
+        """Validate a thread read without reading anything. An absent ``sort`` or ``limit`` is
+        the default; one given must be valid, and empty (``?sort=``) is not."""
         settings = self.config.comments
         uri = validation.uri(uri)
+        for name, value in (("sort", sort), ("limit", limit)):
+            if value == "":
+                raise ValidationError(
+                    f"{name} is empty; leave it out for the default.",
+                    code="invalid_value",
+                    field=name,
+                )
         sort = validation.choice(sort, "sort", SORTS, "oldest")
         limit = validation.bounded_int(
             limit, "limit", low=1, high=settings.max_page_size, default=settings.page_size

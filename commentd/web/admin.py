@@ -299,7 +299,8 @@ def register(
 
     @route("/admin/login", "POST")
     def login() -> str:
-        if not admin_auth.password_is_set():
+        if not admin_auth.password_is_set():  # nobody can sign in yet: say how to set one
+            bottle.response.status = 401
             return render("setup", title="Set a password")
         form = read_form(environ(), limit)
         nonce = bottle.request.get_cookie(LOGIN_COOKIE) or ""
