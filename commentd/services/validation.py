@@ -9,26 +9,75 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from commentd.errors import ValidationError
 
 MAX_AUTHOR = 128
 MAX_EMAIL = 254
-MAX_WEBSITE = 512
+MAX_WEBSITE = 512  # as stored
+MAX_WEBSITE_SENT = MAX_WEBSITE - len("https://")  # as sent: a bare host gets https://
 MAX_TITLE = 256
 MAX_URI = 1024
 #: Digits in an id or a stamp read from client text: every id fits SQLite's 64-bit integer.
 MAX_ID_DIGITS = 18
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)*$")
-HOST_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:_~%]+$")
+
+# A website: what a browser opens as http(s) (docs/api.md). An optional scheme (a bare host
+# gets https://); a host that is a dotted IPv4 address or a DNS name (labels of letters,
+# digits and inner hyphens, non-ASCII letters allowed for IDNs; the last label starts with a
+# letter, as every top-level domain does); a port from 1 to 65535; then any path, query or
+# fragment without white space or controls. No user name, no IPv6 literal, nothing else
+# (``data:text/html,...`` and port 99999 are refused). commentd/openapi.json carries the
+# same expression as the schema's pattern; tests/web/test_contract.py holds them together.
+_NAME_CHAR = (
+    "A-Za-z0-9\\u00a1-\\u167f\\u1681-\\u1fff\\u2010-\\u2027\\u2030-\\u205e\\u2070-\\u2fff"
+    "\\u3001-\\ud7ff\\uf900-\\ufefe\\uff00-\\uffef"
+)
+_LABEL = f"[{_NAME_CHAR}](?:[{_NAME_CHAR}-]{{0,61}}[{_NAME_CHAR}])?"
+_LAST_LABEL = f"[{_NAME_CHAR.replace('0-9', '')}](?:[{_NAME_CHAR}-]{{0,61}}[{_NAME_CHAR}])?"
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_PORT = "(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# Neither white space (as str.isspace() has it) nor a control character.
+_VISIBLE = (
+    "[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+_SCHEME = "[Hh][Tt][Tt][Pp][Ss]?://"
+WEBSITE_PATTERN = (
+    f"(?:{_SCHEME})?"
+    f"(?:(?:{_OCTET}\\.){{3}}{_OCTET}|(?:{_LABEL}\\.)*{_LAST_LABEL})"
+    f"(?::{_PORT})?"
+    f"(?:[/?#]{_VISIBLE}*)?"
+)
+WEBSITE_RE = re.compile(WEBSITE_PATTERN)
+_SCHEME_RE = re.compile(_SCHEME)
 
 
 # Unicode categories Cc (C0 and C1 controls, DEL) and Cs (lone surrogates): one regex scan,
 # not a category lookup per character (a comment's text is checked on every POST).
 _CONTROLS_RE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROLS_BUT_NEWLINES_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+# Bidirectional formatting (embeddings, overrides, isolates, marks) and invisible characters:
+# in a name or a uri they reorder or hide what readers see ("admin\u202enimda" shows as
+# "adminadmin"). Joiners (ZWNJ, ZWJ) are kept where scripts and emoji need them, after a
+# visible non-ASCII character; after ASCII or at the start they can only hide something.
+_NON_ASCII_SPACES = "\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_FORMATTING_RE = re.compile(
+    "[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    f"|(?<![^\x00-\x7f{_NON_ASCII_SPACES}])[\u200c\u200d]"
+)
+
+
+def _refuse_formatting(value: str | None, field: str) -> str | None:
+    if value is not None and _FORMATTING_RE.search(value):
+        raise ValidationError(
+            f"{field} must not contain bidirectional or invisible formatting characters.",
+            code="invalid_value",
+            field=field,
+        )
+    return value
 
 
 def _has_controls(value: str, allow_newlines: bool = False) -> bool:
@@ -75,46 +124,37 @@ def text(value: Any, *, max_length: int) -> str:
 
 
 def author(value: Any, *, required: bool) -> str | None:
-    cleaned = string(value, "author", max_length=MAX_AUTHOR, required=required)
+    cleaned = _refuse_formatting(
+        string(value, "author", max_length=MAX_AUTHOR, required=required), "author"
+    )
     return " ".join(cleaned.split()) if cleaned else cleaned
 
 
 def email(value: Any, *, required: bool) -> str | None:
-    cleaned = string(value, "email", max_length=MAX_EMAIL, required=required)
+    cleaned = _refuse_formatting(
+        string(value, "email", max_length=MAX_EMAIL, required=required), "email"
+    )
     if cleaned is not None and not EMAIL_RE.match(cleaned):
         raise ValidationError("email is not an email address.", code="invalid_email", field="email")
     return cleaned
 
 
 def website(value: Any) -> str | None:
-    """An http(s) URL; a bare host name gets ``https://``."""
-    cleaned = string(value, "website", max_length=MAX_WEBSITE)
+    """An http(s) URL a browser can open (``WEBSITE_RE``); a bare host name gets ``https://``.
+
+    At most ``MAX_WEBSITE_SENT`` characters as sent, so that with ``https://`` added it still
+    fits the stored ``MAX_WEBSITE``.
+    """
+    cleaned = string(value, "website", max_length=MAX_WEBSITE_SENT)
     if cleaned is None:
         return None
-    if "://" not in cleaned and HOST_RE.match(cleaned.split("/", 1)[0]):
-        cleaned = "https://" + cleaned
-    try:
-        parts = urlsplit(cleaned)
-        host = parts.hostname
-    except ValueError:
-        host = None
-        parts = None
-    if (
-        parts is None
-        or parts.scheme.lower() not in ("http", "https")
-        or not host
-        or not HOST_RE.match(host)
-        or any(char.isspace() for char in cleaned)
-        or parts.username is not None
-    ):
+    if WEBSITE_RE.fullmatch(cleaned) is None:
         raise ValidationError(
-            "website must be an http or https URL.", code="invalid_url", field="website"
+            "website must be an http or https URL with a valid host name and port.",
+            code="invalid_url",
+            field="website",
         )
-    if len(cleaned) > MAX_WEBSITE:
-        raise ValidationError(
-            f"website must be at most {MAX_WEBSITE} characters.", code="too_long", field="website"
-        )
-    return cleaned
+    return cleaned if _SCHEME_RE.match(cleaned) else "https://" + cleaned
 
 
 def title(value: Any) -> str | None:
@@ -123,7 +163,7 @@ def title(value: Any) -> str | None:
 
 def uri(value: Any) -> str:
     """A thread key: usually the page's path."""
-    cleaned = string(value, "uri", max_length=MAX_URI, required=True)
+    cleaned = _refuse_formatting(string(value, "uri", max_length=MAX_URI, required=True), "uri")
     assert cleaned is not None
     return cleaned
 

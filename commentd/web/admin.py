@@ -35,7 +35,7 @@ from commentd.services.site import Site
 from commentd.services.validation import whole_number
 from commentd.storage.database import DatabaseUnavailable, kept_connection, write_transaction
 from commentd.web import inputs
-from commentd.web.origins import origin_of
+from commentd.web.origins import from_own_page, own_origins
 from commentd.web.scope import RequestScope, log_database_error
 
 log = logging.getLogger("commentd.web.admin")
@@ -122,23 +122,13 @@ class AdminScope:
     def __init__(self, own_origins: frozenset[str]):
         self.own_origins = own_origins
 
-    def same_origin(self, environ: dict) -> bool:
-        """Whether a write comes from a page of this server (or from no browser at all)."""
-        site = environ.get("HTTP_SEC_FETCH_SITE")
-        if site is not None and site not in ("same-origin", "none"):
-            return False
-        origin = environ.get("HTTP_ORIGIN")
-        if not origin:
-            return True
-        host = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
-        return origin.lower() in self.own_origins | {host.lower()}
-
     def apply(self, callback: Callable, route: bottle.Route) -> Callable:
         @functools.wraps(callback)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             environ = bottle.request.environ
             try:
-                if environ.get("REQUEST_METHOD") == "POST" and not self.same_origin(environ):
+                post = environ.get("REQUEST_METHOD") == "POST"
+                if post and not from_own_page(environ, self.own_origins):
                     raise Forbidden("Admin forms are taken only from this server's own pages.")
                 with kept_connection():  # the thread's, kept for its next request
                     result = callback(*args, **kwargs)
@@ -213,14 +203,7 @@ def register(
     limit = config.server.max_body_size
     secure = config.public_url.lower().startswith("https://")
     auth = AdminAuth(site.keys.admin_session, config.admin.session_lifetime, limiter)
-    own = frozenset(
-        {
-            origin_of(config.server.base_url),
-            f"http://127.0.0.1:{config.server.port}",
-            f"http://localhost:{config.server.port}",
-        }
-    )
-    scope = AdminScope(own)
+    scope = AdminScope(own_origins(config))
 
     def route(path: str, method: str = "GET") -> Callable[[Callable], Callable]:
         return app.route(path, method=method, apply=[scope], skip=[RequestScope])

@@ -19,11 +19,12 @@ from typing import Any
 
 import bottle
 
-from commentd.errors import CommentdError
+from commentd.errors import CommentdError, Forbidden
 from commentd.services.clients import AddressResolver
 from commentd.services.links import LinkService, comment_is
 from commentd.services.site import Site
 from commentd.web import inputs
+from commentd.web.origins import from_own_page, own_origins
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STYLE = (TEMPLATES / "links" / "style.tpl").read_text(encoding="utf-8").strip()
@@ -109,9 +110,16 @@ def register(app: bottle.Bottle, site: Site) -> None:
         done = f"This comment is already {DONE[pending.link.action]}." if already else None
         return moderation_page(pending, done)
 
+    own = own_origins(site.config)
+
+    def from_a_page_of_ours() -> None:
+        if not from_own_page(bottle.request.environ, own):
+            raise Forbidden("Links are acted on only from this server's own page.")
+
     @app.post(f"/moderate/{TOKEN}")
     @_html
     def moderate(token: str) -> bottle.HTTPResponse:
+        from_a_page_of_ours()
         client = inputs.client(bottle.request.environ, addresses)
         pending = links.use(token, client.network)
         done = f"Comment {pending.comment.id} {DONE[pending.link.action]}."
@@ -128,6 +136,7 @@ def register(app: bottle.Bottle, site: Site) -> None:
     @_html
     def unsubscribe(token: str) -> bottle.HTTPResponse:
         # The button and RFC 8058 one-click (body List-Unsubscribe=One-Click) do the same.
+        from_a_page_of_ours()
         found = links.unsubscribe(token)
         where = found.thread.title or found.thread.uri
         return page("unsubscribe", title="Unsubscribed", where=where, done=True)

@@ -25,17 +25,37 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+def own_origins(config: Config) -> frozenset[str]:
+    """The origins of this server's own pages: its base URL, and loopback on its port."""
+    port = config.server.port
+    return frozenset(
+        {origin_of(config.server.base_url), f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+    )
+
+
+def from_own_page(environ: dict, own: frozenset[str]) -> bool:
+    """Whether a form post comes from a page of this server, or from no browser at all.
+
+    The one rule for the admin page's forms and the mail-link buttons (``/moderate/``,
+    ``/unsubscribe/``): ``Sec-Fetch-Site``, when a browser sends it, must be ``same-origin``
+    or ``none``, whatever ``Origin`` says or leaves out; ``Origin``, when sent, must be one of
+    ``own`` or the host the request names. Mail clients' one-click posts send neither.
+    """
+    site = environ.get("HTTP_SEC_FETCH_SITE")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = environ.get("HTTP_ORIGIN")
+    if not origin:
+        return True
+    host = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+    return origin.lower() in own | {host.lower()}
+
+
 class OriginPolicy:
     """The allowed origins of one configured server."""
 
     def __init__(self, config: Config):
-        server = config.server
-        own = {
-            origin_of(config.server.base_url),
-            f"http://127.0.0.1:{server.port}",
-            f"http://localhost:{server.port}",
-        }
-        self.allowed = frozenset(own | set(server.allowed_origins))
+        self.allowed = own_origins(config) | frozenset(config.server.allowed_origins)
 
     def allows(self, origin: str, environ: dict) -> bool:
         """Whether a page at ``origin`` may write to this server."""

@@ -491,3 +491,24 @@ def test_gravatar_when_the_server_enables_it(site, new_context):
     page.wait_for_function("(img) => img.complete", arg=avatar.element_handle())
     assert asked, "the Gravatar image was never requested"
     assert all(md5 in url for url in asked), asked
+
+
+def test_each_comment_keeps_its_own_direction(site, page):
+    """A right-to-left comment reads right to left, isolated: bidi controls in a comment's
+    text cannot reorder the page around it."""
+    s = site()
+    s.comment(text="مرحبا بالعالم", author="سارة")
+    s.comment(text="\u202eevil override, never closed", author="Ada")
+    page.goto(s.add_page())
+    wait_thread(page, 2)
+    styles = page.evaluate(
+        """() => [...document.querySelector('#commentd').shadowRoot
+              .querySelectorAll('article.cd-comment')].map(a => {
+            const body = a.querySelector('.cd-body'), author = a.querySelector('.cd-author');
+            const style = getComputedStyle(body);
+            return [style.direction, style.unicodeBidi, getComputedStyle(author).unicodeBidi,
+                    getComputedStyle(author).direction];
+        })"""
+    )
+    assert styles == [["rtl", "isolate", "isolate", "rtl"], ["ltr", "isolate", "isolate", "ltr"]]
+    no_page_errors(page)

@@ -447,7 +447,7 @@ def test_an_invalid_edit_shows_the_form_again_and_changes_nothing(signed_in):
     cid = held(client, "original")
     page = admin.post(f"/admin/comments/{cid}", {"text": "kept", "website": "javascript:alert(1)"})
     assert page.status == 400
-    assert "website must be an http or https URL." in page.text
+    assert "website must be an http or https URL with a valid host name and port." in page.text
     assert 'value="javascript:alert(1)"' in page.text
     assert ">kept</textarea>" in page.text
     with connection():

@@ -217,8 +217,8 @@ function mount(el, o = {}) {
   // Every comment is a clone of one prototype article, filled in: much faster than building each.
   let proto;
   const clone = () => (proto ||= h("article", { class: "cd-comment" },
-    h("header", {}, h("span", { class: "cd-author" }), h("a", { class: "cd-permalink" }, h("time", { class: "cd-time" }))),
-    h("div", { class: "cd-body" }),
+    h("header", {}, h("span", { class: "cd-author", dir: "auto" }), h("a", { class: "cd-permalink" }, h("time", { class: "cd-time" }))),
+    h("div", { class: "cd-body", dir: "auto" }),
     h("footer", {}, h("button", { type: "button", class: "cd-reply", "aria-expanded": "false" }, t("reply")),
       ...["like", "dislike"].map(k => h("button", { type: "button", class: "cd-" + k, "aria-pressed": "false" },
         h("span", { class: "cd-sr" }, t(k)), h("span", { class: "cd-" + k + "s" }))))
@@ -246,7 +246,7 @@ function mount(el, o = {}) {
         img.addEventListener("error", () => svg && img.replaceWith(svg.cloneNode(true))); // blocked or offline
         head.prepend(img);
       } else if (svg) head.prepend(svg.cloneNode(true));
-      if (web) author.replaceWith(h("a", { class: "cd-author", href: web, rel: "nofollow ugc noopener" }, who));
+      if (web) author.replaceWith(h("a", { class: "cd-author", dir: "auto", href: web, rel: "nofollow ugc noopener" }, who));
       else author.textContent = who;
       link.setAttribute("href", "#c" + id);
       const time = link.firstChild;
@@ -308,7 +308,7 @@ function mount(el, o = {}) {
     f.cdParent = parent;
     const email = load(K.id).email;
     put(f, ...textarea(f),
-      h("div", { class: "cd-preview-output", hidden: true }),
+      h("div", { class: "cd-preview-output", dir: "auto", hidden: true }),
       h("details", { class: "cd-help" }, h("summary", {}, t("markdown_help")),
         h("ul", {}, ...HELP.map(([code, k]) => h("li", {}, h("code", {}, code), " ", t("md_" + k))), h("li", {}, t("md_html")))),
       h("div", { class: "cd-fields" },

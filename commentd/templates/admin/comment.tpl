@@ -11,7 +11,7 @@
 <span>on <a href="/admin?{{query(status='all', thread=comment.thread.uri)}}">{{comment.thread.uri}}</a></span>
 <span><time datetime="{{comment.created.isoformat()}}Z">{{when(comment.created)}}</time></span>
 </p>
-<div class="body">{{!comment.html}}</div>
+<div class="body" dir="auto">{{!comment.html}}</div>
 % if comment.status.value != "deleted":
 <form method="post" action="/admin/comments" class="row-actions">
 <input type="hidden" name="csrf" value="{{csrf}}">

@@ -60,7 +60,7 @@
 <span>from {{c.remote_addr}}</span>
 % end
 </p>
-<div class="body">{{!c.html}}</div>
+<div class="body" dir="auto">{{!c.html}}</div>
 <p><a href="/admin/comments/{{c.id}}">Edit or pin comment #{{c.id}}</a></p>
 </li>
 % end

@@ -1,6 +1,6 @@
 % rebase('links/layout.tpl', title=title, style=style)
 <p class="meta">Comment {{comment_id}} by <strong>{{author}}</strong> on {{where}} · now {{comment_status}}</p>
-<blockquote>{{text}}</blockquote>
+<blockquote dir="auto">{{text}}</blockquote>
 % if done:
 <p>{{done}}</p>
 % else:
