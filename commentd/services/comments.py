@@ -270,14 +270,16 @@ class CommentService:
 
     def _parent(self, parent_id: int, thread: Thread) -> Comment:
         parent = writes.comment_by_id(parent_id)
+        # 409, not 400: the request is well formed, the thread is not (or no longer) as the
+        # reader saw it (the comment was deleted, purged or moved meanwhile).
         if parent is None or parent.thread_id != thread.id:
-            raise ValidationError(
+            raise Conflict(
                 "The comment replied to is not in this thread.",
                 code="invalid_parent",
                 field="parent",
             )
         if parent.status not in VISIBLE_TO_OWNER:
-            raise ValidationError(
+            raise Conflict(
                 "The comment replied to was deleted.", code="invalid_parent", field="parent"
             )
         return parent

@@ -272,7 +272,7 @@ def test_deleted_comment_cannot_be_edited_or_replied_to(client):
     assert (res.status, res.error_code) == (409, "comment_deleted")
     res = client.post_comment(text="reply", parent=cid)
     assert (res.status, res.error_code, res.json["error"]["field"]) == (
-        400,
+        409,
         "invalid_parent",
         "parent",
     )
@@ -281,7 +281,7 @@ def test_deleted_comment_cannot_be_edited_or_replied_to(client):
 def test_parent_must_be_in_the_same_thread(client):
     other = client.post_comment("/other/", text="x").json["comment"]["id"]
     res = client.post_comment("/post/", text="reply", parent=other)
-    assert (res.status, res.error_code) == (400, "invalid_parent")
+    assert (res.status, res.error_code) == (409, "invalid_parent")
     assert client.thread("/post/").json["thread"]["total"] == 0
 
 
@@ -338,7 +338,7 @@ def test_idempotency_key_returns_the_first_result(client):
 def test_create_validation(client, fields, field, code):
     fields = {"text": "hello", **fields}
     res = client.post("/api/comments", fields, query={"uri": "/v/"})
-    assert res.status == 400
+    assert res.status == (409 if code == "invalid_parent" else 400)
     assert res.json["error"]["code"] == code
     assert res.json["error"]["field"] == field
     assert res.json["error"]["message"]
