@@ -323,7 +323,8 @@ class CommentService:
 
     def vote(self, comment_id: int, value: Any, client: Client, token: str | None = None) -> Voted:
         """Record ``client``'s vote (+1, -1, or 0 to withdraw)."""
-        if type(value) is not int or value not in (-1, 0, 1):
+        value = validation.json_integer(value)
+        if value not in (-1, 0, 1):
             raise ValidationError("value must be 1, -1 or 0.", code="invalid_value", field="value")
         voter = client.voter(self.keys.voter)
         self._count("vote", client)

@@ -176,15 +176,31 @@ def boolean(value: Any, field: str) -> bool:
     return value
 
 
+def json_integer(value: Any) -> int | None:
+    """``value`` as an int if JSON would call it an integer, else None.
+
+    JSON (and JSON Schema's ``integer``) has one kind of number: ``1.0`` is the integer 1 and
+    ``-0.0`` is 0. ``true`` is not a number, and ``1.5`` is not an integer.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def identifier(value: Any, field: str) -> int | None:
     """An optional positive integer id."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    number = json_integer(value)
+    if number is None:
         raise ValidationError(f"{field} must be an integer id.", code="invalid_type", field=field)
-    if not 0 < value < 2**63:
+    if not 0 < number < 2**63:
         raise ValidationError(f"{field} is not a valid id.", code="invalid_value", field=field)
-    return value
+    return number
 
 
 def choice(value: Any, field: str, choices: tuple[str, ...], default: str) -> str:

@@ -329,6 +329,9 @@ def test_idempotency_key_returns_the_first_result(client):
         ({"parent": "1"}, "parent", "invalid_type"),
         ({"parent": -1}, "parent", "invalid_value"),
         ({"parent": 2**70}, "parent", "invalid_value"),
+        ({"parent": 1e300}, "parent", "invalid_value"),
+        ({"parent": 1.5}, "parent", "invalid_type"),
+        ({"parent": 999.0}, "parent", "invalid_parent"),
         ({"parent": 999}, "parent", "invalid_parent"),
         ({"notify": "yes"}, "notify", "invalid_type"),
         ({"notify": True}, "notify", "email_required"),
@@ -402,7 +405,16 @@ class TestVotes:
         res = self.vote(client, created["comment"]["id"], 1, token=created["token"])
         assert (res.status, res.error_code) == (403, "own_comment")
 
-    @pytest.mark.parametrize("value", [2, -2, "1", True, None, 0.5, 1.0, -0.0])
+    @pytest.mark.parametrize(("value", "counted"), [(1.0, 1), (-1.0, -1), (-0.0, 0)])
+    def test_integral_numbers_are_integers_as_in_json(
+        self, client, foreign_comment, value, counted
+    ):
+        res = self.vote(client, foreign_comment, value)
+        assert res.status == 200
+        assert res.json["vote"] == counted
+        assert type(res.json["vote"]) is int
+
+    @pytest.mark.parametrize("value", [2, -2, "1", True, None, 0.5, 1e300])
     def test_bad_values(self, client, foreign_comment, value):
         res = self.vote(client, foreign_comment, value)
         assert (res.status, res.error_code, res.json["error"]["field"]) == (
