@@ -113,7 +113,7 @@ def migrate(config_path: str | None) -> None:
     from commentd.storage.migrations import migrate as run_migrations
 
     config = _load(config_path)
-    db = open_database(config.database.url)
+    db = open_database(config.database.url, config.database.cache_memory)
     with connection():
         applied = run_migrations(db)
         version = current_version(db)

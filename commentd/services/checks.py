@@ -23,7 +23,7 @@ class Check:
 def database(config: Config) -> Check:
     """Open the database and read its schema version (nothing is migrated)."""
     try:
-        db = open_database(config.database.url)
+        db = open_database(config.database.url, config.database.cache_memory)
         with connection():
             version = current_version(db)
             pending = len(pending_migrations(db))

@@ -30,7 +30,7 @@ class Site:
 
 def open_site(config: Config) -> Site:
     """Open (and migrate) the database, load the secret, and build the event listeners."""
-    db = open_database(config.database.url)
+    db = open_database(config.database.url, config.database.cache_memory)
     with connection():
         migrate(db)
         secret = config.security.secret or stored_secret()

@@ -252,13 +252,20 @@ class GroupCommit:
                 write.done = True
 
 
-def open_database(url: str) -> Database:
-    """Build the database for ``url`` and bind the models' proxy to it."""
+def open_database(url: str, cache_memory: int | None = None) -> Database:
+    """Build the database for ``url`` and bind the models' proxy to it.
+
+    On SQLite, ``cache_memory`` bytes (0: no limit) bound the page caches of all the
+    process's connections together: SQLite's soft heap limit, which is process-wide.
+    """
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
+        pragmas = SQLITE_PRAGMAS
+        if cache_memory is not None:
+            pragmas = {**pragmas, "soft_heap_limit": cache_memory}
         db: Database = LocalSqliteDatabase(
             sqlite_path(url),
-            pragmas=SQLITE_PRAGMAS,
+            pragmas=pragmas,
             timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
             lock_type="IMMEDIATE",
             check_same_thread=False,

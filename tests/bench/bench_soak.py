@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 
-from tests.bench import bench_suite  # noqa: E402
-from tests.bench.bench_suite import rss_mb, start_commentd, stop  # noqa: E402
+from tests.bench import bench_suite
+from tests.bench.bench_suite import rss_mb, start_commentd, stop
 
 READ_SHARE = 30  # per cent of requests that read a thread instead of writing to it
 MARKDOWN_SHARE = 20  # per cent of new comments written with Markdown
