@@ -560,6 +560,15 @@ SETTINGS: tuple[Setting, ...] = (
         "or postgresql://user:password@host/dbname.",
     ),
     Setting(
+        "database",
+        "cache_memory",
+        SIZE,
+        "8MiB",
+        "Memory SQLite may keep in its page caches, all of a process's connections together "
+        "(SQLite's soft heap limit); 0 for no limit. Not used with PostgreSQL.",
+        minimum=0,
+    ),
+    Setting(
         "comments",
         "max_length",
         INT,
@@ -961,9 +970,10 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    """``[database]``."""
+    """``[database]``; ``cache_memory`` is in bytes."""
 
     url: str
+    cache_memory: int
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def test_zero_config_gives_the_defaults():
     assert config.ratelimit == RateLimitConfig(
         comments_per_minute=5, comments_per_hour=30, votes_per_minute=30
     )
-    assert config.database == DatabaseConfig(url="sqlite:///commentd.db")
+    assert config.database == DatabaseConfig(url="sqlite:///commentd.db", cache_memory=8 * 2**20)
     assert config.comments == CommentsConfig(
         max_length=10000,
         max_depth=6,

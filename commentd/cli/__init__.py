@@ -45,8 +45,9 @@ def serve(
     """Run the server (waitress) until SIGTERM or Ctrl-C; SIGHUP restarts the workers."""
     from commentd.app import create_app
     from commentd.services.outbox import Worker
-    from commentd.web.server import make_server, run
+    from commentd.web.server import limit_malloc_arenas, make_server, run
 
+    limit_malloc_arenas()  # before any thread starts; forked workers inherit it
     overrides = {
         f"server.{name}": value
         for name, value in (

@@ -71,9 +71,9 @@ def with_database(
     """Open the configured database, migrate it if asked, and return ``use(db)``, run with a
     connection. A SQLite file that cannot be written is opened read-only instead, where
     ``read_only_ok``; any failure is a ``DatabaseOpenError``."""
-    url = config.database.url
+    url, cache = config.database.url, config.database.cache_memory
     try:
-        return _opened(open_database(url), use, migrate_it)
+        return _opened(open_database(url, cache), use, migrate_it)
     except (DatabaseError, InterfaceError, OSError) as error:
         db = _dropped()
         if not read_only_ok or db is None or not not_writable(db, error):
@@ -81,7 +81,7 @@ def with_database(
         first = error
     for mode in READ_ONLY_MODES:
         try:
-            result = _opened(open_database(url, read_only=mode), use, migrate_it)
+            result = _opened(open_database(url, cache, read_only=mode), use, migrate_it)
         except DatabaseOpenError:
             _dropped()
             raise

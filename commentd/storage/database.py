@@ -269,12 +269,20 @@ READ_ONLY_MODES = ("ro", "immutable")
 _NOT_WRITABLE = ("readonly database", "unable to open database file")
 
 
-def open_database(url: str, read_only: str | None = None) -> Database:
-    """Build the database for ``url`` and bind the models' proxy to it; ``read_only`` (SQLite
-    only) is one of ``READ_ONLY_MODES``."""
+def open_database(
+    url: str, cache_memory: int | None = None, read_only: str | None = None
+) -> Database:
+    """Build the database for ``url`` and bind the models' proxy to it.
+
+    On SQLite, ``cache_memory`` bytes (0: no limit) bound the page caches of all the
+    process's connections together: SQLite's soft heap limit, which is process-wide.
+    ``read_only`` (SQLite only) is one of ``READ_ONLY_MODES``.
+    """
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         pragmas = dict(SQLITE_PRAGMAS)
+        if cache_memory is not None:
+            pragmas["soft_heap_limit"] = cache_memory
         if read_only is not None:  # changing the journal mode would be a write
             del pragmas["journal_mode"]
         db: Database = LocalSqliteDatabase(

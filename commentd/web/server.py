@@ -8,7 +8,9 @@ requests) are rewritten to commentd's JSON error body.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,14 @@ from commentd.web.serialize import dumps
 # load that is a log line per request, written by the thread that does all the socket I/O.
 # The request-duration histogram in /metrics shows queueing instead.
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+# glibc gives each thread that finds the others' arenas locked an arena of its own, up to 8
+# per core, and memory freed in one arena is not reused by another: under a write soak the
+# server's threads (and SQLite, which allocates without the GIL) spread over up to 8 arenas
+# and keep more freed memory resident. See "Memory under a write soak" in
+# docs/performance.md.
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # mallopt(3)
 
 WAITRESS_CODES = {**BOTTLE_CODES, 431: ("headers_too_large", "The request headers are too large.")}
 
@@ -77,6 +87,23 @@ class Channel(NoSpinChannel):
 
     task_class = KeepAliveTask
     error_task_class = JSONErrorTask
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Let glibc's malloc use at most ``arenas`` arenas; whether it was set.
+
+    Call it before any thread starts (arenas are made as threads allocate). Left alone when
+    ``MALLOC_ARENA_MAX`` is set, which glibc reads itself (the operator's choice), and where
+    the C library has no ``mallopt`` (not glibc) or refuses it.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return mallopt(M_ARENA_MAX, arenas) == 1
 
 
 def make_server(

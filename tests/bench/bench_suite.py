@@ -271,9 +271,18 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("COMMENTD_")}
 
 
-def start_commentd(url: str, work: Path, workers: int = 1) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = clean_env() | {
+def start_commentd(
+    url: str,
+    work: Path,
+    workers: int = 1,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> tuple[subprocess.Popen, int]:
+    """``commentd serve`` on ``url`` (on ``port``, else a free one), benchmark settings plus
+    ``env``; its output to ``log``, if named."""
+    port = port or free_port()
+    settings = clean_env() | {
         "COMMENTD_DATABASE_URL": url,
         "COMMENTD_SERVER_PORT": str(port),
         "COMMENTD_SERVER_THREADS": str(SERVER_THREADS),
@@ -291,7 +300,11 @@ def start_commentd(url: str, work: Path, workers: int = 1) -> tuple[subprocess.P
     else:
         command = pinned("server", command)
     process = subprocess.Popen(
-        command, env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        env=settings | (env or {}),
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab") if log else subprocess.DEVNULL,
     )
     wait_for(port, process)
     return process, port

@@ -141,3 +141,88 @@ def test_acknowledged_comments_survive_kill_9(tmp_path):
     with connection():
         stored = {c.text for c in Comment.select()}
     assert set(acknowledged) <= stored  # everything answered 201 is on disk
+
+
+def sqlite_memory_used() -> int | None:
+    """SQLite's own count of the heap it holds, process-wide (``sqlite3_memory_used``), or
+    None when ctypes cannot reach the very library Python's sqlite3 runs on."""
+    import ctypes
+    import ctypes.util
+    import sqlite3
+
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.sqlite3_libversion.restype = ctypes.c_char_p
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    if lib.sqlite3_libversion().decode() != sqlite3.sqlite_version:
+        return None
+    return lib.sqlite3_memory_used()
+
+
+@pytest.fixture
+def soft_heap_limit():
+    """Put SQLite's process-wide soft heap limit back as it was after the test."""
+    import sqlite3
+
+    with sqlite3.connect(":memory:") as probe:
+        before = probe.execute("PRAGMA soft_heap_limit").fetchone()[0]
+    yield
+    with sqlite3.connect(":memory:") as probe:
+        probe.execute(f"PRAGMA soft_heap_limit = {int(before)}")
+
+
+def test_cache_memory_sets_the_soft_heap_limit_on_every_connection(tmp_path, soft_heap_limit):
+    db = open_database(f"sqlite:///{tmp_path / 'c.db'}", cache_memory=3 * 2**20)
+    held = threading.Barrier(3)
+    limits = []
+
+    def read(n: int) -> None:
+        with connection():
+            limits.append(db.execute_sql("PRAGMA soft_heap_limit").fetchone()[0])
+            held.wait(10)  # three connections open at once, not one handed around
+
+    assert in_threads(read, 3) == []
+    db.close_all()
+    assert limits == [3 * 2**20] * 3
+
+
+def test_page_caches_of_many_connections_stay_under_cache_memory(tmp_path, soft_heap_limit):
+    """Four connections each read a 9 MB table: without the limit each caches all of it (16 MB
+    per connection allowed), about 36 MB together; with 1 MiB they stay near 1 MiB."""
+    if sqlite_memory_used() is None:
+        pytest.skip("sqlite3_memory_used is not reachable through ctypes here")
+    db = open_database(f"sqlite:///{tmp_path / 'c.db'}", cache_memory=2**20)
+    with connection(), db.atomic():  # one transaction: one fsync, not 40,000
+        raw = db.connection()
+        raw.execute("CREATE TABLE filler (x TEXT)")
+        raw.executemany("INSERT INTO filler VALUES (?)", (("x" * 200,) for _ in range(40_000)))
+    db.close_all()
+    before = sqlite_memory_used()
+    held = threading.Barrier(4)
+
+    def scan(n: int) -> None:
+        with connection():
+            held.wait(10)  # four connections open at once, not one handed around
+            assert db.execute_sql("SELECT sum(length(x)) FROM filler").fetchone()[0] == 8_000_000
+            held.wait(10)
+
+    assert in_threads(scan, 4) == []
+    grown = sqlite_memory_used() - before  # the four connections are open in the pool
+    db.close_all()
+    assert grown < 4 * 2**20
+
+
+def test_the_app_opens_sqlite_with_the_configured_cache_memory(tmp_path, make_app, soft_heap_limit):
+    from commentd.config import load_config
+    from commentd.storage.database import database_proxy
+
+    overrides = {
+        "database.url": f"sqlite:///{tmp_path / 'c.db'}",
+        "database.cache_memory": "2MiB",
+        "security.secret": "s" * 40,
+    }
+    make_app(load_config(None, environ={}, overrides=overrides))
+    with connection():
+        assert database_proxy.execute_sql("PRAGMA soft_heap_limit").fetchone()[0] == 2 * 2**20
