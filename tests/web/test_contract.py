@@ -242,3 +242,15 @@ def test_the_website_pattern_accepts_exactly_what_the_server_accepts():
         assert (compiled.search(value) is not None) == taken, repr(value)
 
     agree()
+
+
+@pytest.mark.parametrize("sent", ["bücher.example/ä", "hTtp://ú.B.I?ñ", "ada.example"])
+def test_every_website_the_server_keeps_fits_the_response_schema(client, sent):
+    """A website with non-ASCII letters is an IRI: the response schema's format must say so."""
+    import jsonschema_rs
+
+    schema = SCHEMAS["CommentBase"]["properties"]["website"]
+    check = jsonschema_rs.validator_for(schema, validate_formats=True)
+    res = client.post_comment(text="hi", website=sent)
+    assert res.status == 201
+    assert check.is_valid(res.json["comment"]["website"]), res.json["comment"]["website"]
