@@ -888,7 +888,7 @@ SETTINGS: tuple[Setting, ...] = (
         "cache",
         "memory",
         SIZE,
-        "16MiB",
+        "8MiB",
         "Memory each process may use to keep rendered thread responses (keyed by the "
         "thread's version); 0 turns this cache off.",
         minimum=0,

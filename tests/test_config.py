@@ -140,7 +140,7 @@ def test_zero_config_gives_the_defaults():
     )
     assert config.webhooks.urls == ()
     assert (config.cache.max_age, config.cache.stale_while_revalidate) == (0, 0)
-    assert config.cache.memory == 16 * 1024 * 1024
+    assert config.cache.memory == 8 * 1024 * 1024
     assert config.metrics.allowed_networks == ("127.0.0.0/8", "::1/128")
     assert (config.metrics.token, config.metrics.statsd) == ("", "")
     assert (config.outbox.max_attempts, config.outbox.retry_delay) == (10, 60)
