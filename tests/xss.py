@@ -1,7 +1,7 @@
 """XSS test helpers: the shared vector corpus and a checker for rendered comment HTML.
 
-The corpus lives outside the repository, in ``<repo>/../shared/xss`` (see its SOURCES.md); CI
-places a copy of ``shared/`` beside its fresh clone. The allow-list below is written out again
+The corpus is in ``tests/fixtures/xss/`` (its origin in SOURCES.md, its license in LICENSE),
+inside the repository: a lone clone runs every test. The allow-list below is written out again
 on purpose instead of imported from ``commentd.services.render``: the checker must not trust
 the code it checks.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["XSS_DIR", "assert_safe_html", "load_vectors"]
 
-XSS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "xss"
+XSS_DIR = Path(__file__).resolve().parent / "fixtures" / "xss"
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "a", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "del", "hr"}
@@ -48,8 +48,8 @@ def load_vectors() -> list[tuple[str, str]]:
     path = XSS_DIR / "payloads.json"
     if not path.is_file():
         raise FileNotFoundError(
-            f"XSS corpus not found at {path}. It lives beside the repository, in "
-            "<repo>/../shared/xss/payloads.json; in CI copy shared/ next to the clone."
+            f"XSS corpus not found at {path}. It belongs in the repository, in "
+            "tests/fixtures/xss/payloads.json."
         )
     entries = json.loads(path.read_text(encoding="utf-8"))
     vectors: list[tuple[str, str]] = []

@@ -16,7 +16,7 @@ from tests import xss
 from tests.xss import assert_safe_html, load_vectors
 
 VECTORS = load_vectors()  # raises, never skips, when the corpus is missing
-EXPECTED_VECTORS = 321  # shared/xss/SOURCES.md; a shrunken corpus would weaken these tests
+EXPECTED_VECTORS = 321  # tests/fixtures/xss/SOURCES.md; a shrunken corpus would weaken these tests
 
 MAX_COMMENT_LENGTH = 10_000
 TIME_LIMIT = 0.25  # seconds, for one render of a maximal comment
@@ -40,7 +40,7 @@ def test_corpus_is_complete():
 
 def test_a_missing_corpus_is_an_error_not_a_skip(monkeypatch, tmp_path):
     monkeypatch.setattr(xss, "XSS_DIR", tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match="shared/xss"):
+    with pytest.raises(FileNotFoundError, match="fixtures/xss"):
         xss.load_vectors()
 
 
