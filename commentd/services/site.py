@@ -28,12 +28,13 @@ from commentd.storage.database import (
     READ_ONLY_MODES,
     close_database,
     connection,
+    database_proxy,
     is_read_only,
     not_writable,
     open_database,
     sqlite_path,
 )
-from commentd.storage.migrations import all_migrations, current_version, migrate
+from commentd.storage.migrations import current_version, migrate, pending_migrations
 from commentd.storage.models import Setting
 
 log = logging.getLogger("commentd.site")
@@ -102,19 +103,17 @@ def _opened(db: Database, use: Callable[[Database], T], migrate_it: bool) -> T:
         if migrate_it:
             if not is_read_only(db):
                 migrate(db)
-            elif current_version(db) < len(all_migrations()):
+            elif pending := pending_migrations(db):
                 raise DatabaseOpenError(
                     f"cannot open the database {_shown(db)}: it is read-only and needs "
-                    f"migrating (schema {current_version(db)} of {len(all_migrations())}); "
-                    "run `commentd migrate` where it can be written"
+                    f"migrating (schema {current_version(db)}, {len(pending)} migration(s) "
+                    "pending); run `commentd migrate` where it can be written"
                 )
         return use(db)
 
 
 def _dropped() -> Database | None:
     """Close whatever a failed attempt left open; return the database it tried."""
-    from commentd.storage.database import database_proxy
-
     db = database_proxy.obj
     if db is not None:
         with contextlib.suppress(DatabaseError, InterfaceError):  # a connection gone bad
@@ -135,7 +134,8 @@ def _secret(db: Database) -> str:
 
 
 def _shown(db: Database) -> str:
-    return f"sqlite:///{getattr(db, 'path', '')}"
+    """The URL of a SQLite database opened read-only, as the messages name it."""
+    return f"sqlite:///{db.path}"
 
 
 def displayed_url(url: str) -> str:

@@ -266,7 +266,8 @@ class GroupCommit:
 READ_ONLY_MODES = ("ro", "immutable")
 #: What SQLite says when a file cannot be written or opened (its message, as Python 3.10
 #: gives no error code): worth trying again read-only.
-_NOT_WRITABLE = ("readonly database", "unable to open database file")
+_READ_ONLY = "readonly database"
+_NOT_WRITABLE = (_READ_ONLY, "unable to open database file")
 
 
 def open_database(
@@ -308,6 +309,11 @@ def not_writable(db: Database, error: Exception) -> bool:
         and os.path.isfile(path)
         and any(text in str(error) for text in _NOT_WRITABLE)
     )
+
+
+def is_read_only_error(error: Exception) -> bool:
+    """Whether ``error`` is SQLite refusing a write to a database it opened read-only."""
+    return _READ_ONLY in str(error)
 
 
 def is_read_only(db: Database) -> bool:

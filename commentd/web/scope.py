@@ -17,7 +17,7 @@ import bottle
 
 from commentd.errors import CommentdError
 from commentd.services import metrics
-from commentd.storage.database import DatabaseUnavailable, kept_connection
+from commentd.storage.database import DatabaseUnavailable, is_read_only_error, kept_connection
 from commentd.web.origins import OriginPolicy
 from commentd.web.serialize import dumps
 
@@ -62,7 +62,7 @@ def _apply_error(exc: CommentdError) -> dict[str, Any]:
 def log_database_error(error: Exception) -> None:
     """Log a database error behind a 503: a write to a read-only database in one line (it is
     expected there, see docs/scaling.md), anything else with its traceback."""
-    if "readonly database" in str(error):
+    if is_read_only_error(error):
         log.warning("write refused: the database is read-only")
     else:
         log.exception("database error")
