@@ -18,6 +18,7 @@ from commentd.services.site import open_site
 from commentd.services.spam import checker_for
 from commentd.services.threads import ThreadService
 from commentd.web import admin, api, fastpath, links, metrics, pages, serialize
+from commentd.web.compression import Compressor
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import RequestScope, install_error_handler
 
@@ -49,5 +50,7 @@ def create_app(config: Config) -> bottle.Bottle:
     admin.register(app, site, limiter, services.addresses)
     pages.register(app)
     # the fast path inside the metrics: its answers are counted and logged like any other
-    metrics.install(app, config, services.addresses, fastpath.wrap(app, reads, origins))
+    metrics.install(
+        app, config, services.addresses, fastpath.wrap(app, reads, origins, Compressor(app.wsgi))
+    )
     return app

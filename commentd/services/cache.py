@@ -1,4 +1,4 @@
-"""Per-process caches: rendered thread pages (a byte-bounded LRU of JSON bodies), memoized
+"""Per-process caches: rendered thread pages (a byte-bounded LRU of bodies), memoized
 values, and database reads kept until the database changes.
 
 In the response cache, keys carry the thread's version (and everything else a page depends
@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable, Sized
+from typing import Any, Generic, TypeVar
 
 from commentd.storage.database import change_token
 
@@ -34,13 +34,16 @@ def key_size(key: Hashable) -> int:
     return 0
 
 
-def entry_size(key: Hashable, body: bytes) -> int:
+def entry_size(key: Hashable, body: Sized) -> int:
     """The bytes an entry is charged: its body, its key's strings and a fixed overhead."""
     return len(body) + ENTRY_OVERHEAD + key_size(key)
 
 
 class ResponseCache:
     """At most ``max_bytes`` of bodies, least recently used dropped first; 0 stores nothing.
+
+    A body is anything whose ``len()`` is the bytes it holds: ``bytes``, or the web layer's
+    plain-and-gzipped pair.
 
     An entry may name its ``family``: its key without the version (the same page of the same
     thread). A new entry of a family replaces the one before it, which no reader asks for
@@ -50,7 +53,7 @@ class ResponseCache:
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self.size = 0
-        self._entries: OrderedDict[Hashable, tuple[bytes, int]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Sized, int]] = OrderedDict()
         self._family_of: dict[Hashable, Hashable] = {}
         self._latest: dict[Hashable, Hashable] = {}  # family -> its newest key
         self._lock = threading.Lock()
@@ -62,7 +65,7 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> Any:
         """The body stored under ``key``, now the most recently used; None if absent."""
         if not self.enabled:
             return None
@@ -73,7 +76,7 @@ class ResponseCache:
             self._entries.move_to_end(key)
             return entry[0]
 
-    def put(self, key: Hashable, body: bytes, family: Hashable | None = None) -> None:
+    def put(self, key: Hashable, body: Sized, family: Hashable | None = None) -> None:
         """Store ``body``, dropping the entry it supersedes in ``family`` (if any) and the least
         recently used entries to stay under the limit.
 

@@ -35,6 +35,7 @@ from commentd.services.site import Site
 from commentd.services.validation import whole_number
 from commentd.storage.database import DatabaseUnavailable, kept_connection, write_transaction
 from commentd.web import inputs
+from commentd.web.assets import Assets
 from commentd.web.origins import from_own_page, own_origins
 from commentd.web.scope import RequestScope, log_database_error
 
@@ -475,9 +476,11 @@ def register(
 
     # -- files and errors ---------------------------------------------------------------
 
+    files = Assets(STATIC)
+
     @route("/admin/static/<filename:re:[A-Za-z0-9_-]+[.][a-z]+>")
     def static(filename: str) -> bottle.HTTPResponse:
-        return bottle.static_file(filename, root=str(STATIC))
+        return files.response(filename)
 
     def html_errors(json_errors: Callable[[bottle.HTTPError], str]) -> Callable:
         def handle(res: bottle.HTTPError) -> str:

@@ -35,10 +35,12 @@ from commentd.services.metrics import CACHE
 from commentd.services.threads import PageQuery, ThreadService
 from commentd.version import __version__
 from commentd.web import inputs, serialize
+from commentd.web.compression import GZIP, VARY, Encoded, accepts_gzip, encode, gzip_tag
 
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
 UNCACHED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON = "application/json"
+GZIPPED = ("Content-Encoding", GZIP)
 # the labels of commentd_cache_total, built once (Counter.add takes them sorted)
 HIT, MISS, NOT_MODIFIED = ((("result", result),) for result in ("hit", "miss", "not_modified"))
 
@@ -102,7 +104,9 @@ def no_store_for_writes() -> None:
 
 
 class Answer(NamedTuple):
-    """A read's response: ``200`` with a JSON body, or ``304`` with none."""
+    """A read's response: ``200`` with a JSON body (gzipped when the client takes it), or
+    ``304`` with none. Every answer varies by ``Accept-Encoding``: whoever sends it adds the
+    ``Vary`` field, with the CORS one (``respond``, ``fastpath``)."""
 
     status: int
     headers: list[tuple[str, str]]
@@ -114,6 +118,7 @@ def respond(answer: Answer) -> bytes:
     bottle.response.status = answer.status
     for name, value in answer.headers:
         bottle.response.set_header(name, value)
+    bottle.response.set_header("Vary", VARY)  # the request scope adds Origin to it
     return answer.body
 
 
@@ -135,7 +140,7 @@ class ReadCache:
         self.cache_control = cache_control(config)
         # ETags and parsed query strings: computing one costs more than looking the version
         # up, and the same few are asked for again and again
-        self._tags: Memo[str] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
+        self._tags: Memo[tuple[str, str]] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._thread_queries: Memo[PageQuery] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._count_queries: Memo[tuple[str, ...]] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._flights: dict[Hashable, threading.Lock] = {}
@@ -145,23 +150,38 @@ class ReadCache:
         self, environ: dict, key: tuple, family: tuple, render: Callable[[], bytes]
     ) -> Answer:
         """``304`` if ``If-None-Match`` matches ``key``'s tag, else the cached or rendered body
-        (``family``: the key without the versions, see ``ResponseCache``)."""
-        tag = self._tags.get(key, lambda: entity_tag(self.deploy, *key))
+        (``family``: the key without the versions, see ``ResponseCache``).
+
+        A client that takes gzip is answered with the gzip encoding and its own ETag; a body
+        too small to compress is then sent plain under that ETag, which is still the one
+        representation such clients get for this key.
+        """
+        plain_tag, packed_tag = self._tags.get(key, lambda: self._tag_pair(key))
+        gzip_ok = accepts_gzip(environ)
+        tag = packed_tag if gzip_ok else plain_tag
         validators = [("ETag", tag), ("Cache-Control", self.cache_control)]
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if method in CONDITIONAL_METHODS and none_match(environ.get("HTTP_IF_NONE_MATCH"), tag):
             CACHE.add(NOT_MODIFIED)
             return Answer(304, validators, b"")
-        return Answer(200, [*validators, ("Content-Type", JSON)], self._body(key, family, render))
+        body, gzipped = self._body(key, family, render).pick(gzip_ok)
+        headers = [*validators, ("Content-Type", JSON)]
+        if gzipped:
+            headers.append(GZIPPED)
+        return Answer(200, headers, body)
 
-    def _body(self, key: tuple, family: tuple, render: Callable[[], bytes]) -> bytes:
+    def _tag_pair(self, key: tuple) -> tuple[str, str]:
+        tag = entity_tag(self.deploy, *key)
+        return tag, gzip_tag(tag)
+
+    def _body(self, key: tuple, family: tuple, render: Callable[[], bytes]) -> Encoded:
         body = self.responses.get(key)
         if body is None:
             with self._flight(key):
                 body = self.responses.get(key)  # rendered by the request we waited for?
                 if body is None:
                     CACHE.add(MISS)
-                    body = render()
+                    body = encode(render())
                     self.responses.put(key, body, family)
                     return body
         CACHE.add(HIT)

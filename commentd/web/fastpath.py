@@ -22,6 +22,7 @@ import bottle
 
 from commentd.storage.database import CONNECTION_ERRORS, drop_connection
 from commentd.web.caching import Answer, ReadCache
+from commentd.web.compression import VARY
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import security_headers
 
@@ -58,22 +59,23 @@ class ReadFastPath:
                 drop_connection()
             return self.wsgi(environ, start_response)
         environ["bottle.route"] = self.routes[path]  # for the metrics and the access log
-        headers = [
-            *answer.headers,
-            *self.origins.headers(environ).items(),
-            *security_headers(answer.status),
-        ]
+        cors = self.origins.headers(environ)
+        cors["Vary"] = f"{VARY}, {cors['Vary']}"
+        headers = [*answer.headers, *cors.items(), *security_headers(answer.status)]
         if answer.status == 200:
             headers.append(("Content-Length", str(len(answer.body))))
         start_response(STATUS_LINES[answer.status], headers)
         return [answer.body]
 
 
-def wrap(app: bottle.Bottle, reads: ReadCache, origins: OriginPolicy) -> ReadFastPath:
-    """``app``'s WSGI callable behind the fast path (bottle lets ``app.wsgi`` be set once)."""
+def wrap(
+    app: bottle.Bottle, reads: ReadCache, origins: OriginPolicy, wsgi: Callable | None = None
+) -> ReadFastPath:
+    """``wsgi`` (by default ``app``'s own WSGI callable) behind the fast path (bottle lets
+    ``app.wsgi`` be set once)."""
     routes = {
         route.rule: route
         for route in app.routes
         if route.method == "GET" and route.rule in ("/api/comments", "/api/counts")
     }
-    return ReadFastPath(app.wsgi, reads, origins, routes)
+    return ReadFastPath(wsgi or app.wsgi, reads, origins, routes)

@@ -1,5 +1,7 @@
 """Static files: the embed under ``/js/``, the demo page at ``/``, and ``/static/``.
 
+Each is sent minified and gzipped where that applies (see ``commentd.web.assets``).
+
 A file asked for with ``?v=<this commentd's version>`` (``/js/embed.js?v=1.2.0``) may be
 cached for a year as immutable: the next release's script tag names another URL. Other URLs,
 and other versions, are cached for an hour.
@@ -12,6 +14,7 @@ from pathlib import Path
 import bottle
 
 from commentd.version import __version__
+from commentd.web.assets import Assets
 from commentd.web.scope import SECURITY_HEADERS
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -23,22 +26,27 @@ FILENAME = "<filename:re:[A-Za-z0-9_-]+[.][a-z]+>"
 
 def register(app: bottle.Bottle) -> None:
     """Serve the demo page, the embed's files and the files in ``commentd/static``."""
+    files, embed_files, translations = (
+        Assets(STATIC_DIR),
+        Assets(EMBED_DIR),
+        Assets(EMBED_DIR / "i18n"),
+    )
 
     @app.get("/")
     def demo() -> bottle.HTTPResponse:
-        return _secured(bottle.static_file("demo.html", root=str(STATIC_DIR), mimetype="text/html"))
+        return _secured(files.response("demo.html"))
 
     @app.get(f"/static/{FILENAME}")
     def static(filename: str) -> bottle.HTTPResponse:
-        return _cached(bottle.static_file(filename, root=str(STATIC_DIR)))
+        return _cached(files.response(filename))
 
     @app.get(f"/js/{FILENAME}")
     def embed(filename: str) -> bottle.HTTPResponse:
-        return _public(_cached(bottle.static_file(filename, root=str(EMBED_DIR))))
+        return _public(_cached(embed_files.response(filename)))
 
     @app.get(f"/js/i18n/{FILENAME}")
     def translation(filename: str) -> bottle.HTTPResponse:
-        return _public(_cached(bottle.static_file(filename, root=str(EMBED_DIR / "i18n"))))
+        return _public(_cached(translations.response(filename)))
 
 
 def _cached(response: bottle.HTTPResponse) -> bottle.HTTPResponse:

@@ -43,6 +43,11 @@ def security_headers(status: int) -> tuple[tuple[str, str], ...]:
     return () if status == 304 else _SECURITY_ITEMS
 
 
+def joined_vary(existing: str | None, value: str) -> str:
+    """A ``Vary`` field naming what ``existing`` named (if anything) and ``value``."""
+    return f"{existing}, {value}" if existing else value
+
+
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     body = {"code": code, "message": message}
     if field is not None:
@@ -98,6 +103,8 @@ class RequestScope:
                     "unavailable", "The database is unavailable; try again shortly."
                 )
             for name, value in self.origins.headers(environ, preflight).items():
+                if name == "Vary":
+                    value = joined_vary(bottle.response.get_header("Vary"), value)
                 bottle.response.set_header(name, value)
             for name, value in security_headers(bottle.response.status_code):
                 bottle.response.set_header(name, value)

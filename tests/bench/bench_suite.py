@@ -7,7 +7,8 @@ Everything runs on 127.0.0.1, bounded in time. ``commentd serve`` (waitress, 8 t
 started on a fresh SQLite file with realistic data, then driven by wrk (when installed; else a
 Python load generator, slower, so read the ratios) for each case:
 
-- GET a 50-comment thread; the same with ``If-None-Match`` (304); counts of 20 uris;
+- GET a 50-comment thread, plain and with ``Accept-Encoding: gzip`` (as browsers send it),
+  each also with ``If-None-Match`` (304); counts of 20 uris;
   POST new comments (16 clients); a 95/5 read/write mix;
 - GET the same 10-comment thread on a 1,000-comment database and on a 1,000,000-comment
   database in 100,000 threads (``--no-big`` skips it: building it takes a minute);
@@ -319,11 +320,14 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def request(port: int, method: str, path: str, body: object = None) -> tuple[int, dict, bytes]:
+def request(
+    port: int, method: str, path: str, body: object = None, headers: dict | None = None
+) -> tuple[int, dict, bytes]:
     conn = HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         data = json.dumps(body).encode() if body is not None else None
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        conn.request(method, path, body=data, headers=headers)
         res = conn.getresponse()
         return res.status, dict(res.getheaders()), res.read()
     finally:
@@ -494,6 +498,7 @@ def main() -> None:
 
 
 THREAD = "/api/comments?uri=/bench/"
+GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
 
 
 def run_cases(args, load: Load, bench: Paired, work: Path, notes: list[str]) -> None:
@@ -515,6 +520,14 @@ def sqlite_cases(load: Load, bench: Paired, work: Path, notes: list[str]) -> Non
         etag = {k.lower(): v for k, v in headers.items()}.get("etag")
         counts = "/api/counts?" + "&".join(f"uri=/page-{n}/" for n in range(20))
         bench.run("commentd GET 50-comment thread", lambda: load.get(port, THREAD))
+        bench.run("commentd GET thread, gzip", lambda: load.get(port, THREAD, GZIP))
+        _, headers, _ = request(port, "GET", THREAD, headers=GZIP)
+        gzip_etag = {k.lower(): v for k, v in headers.items()}.get("etag")
+        if gzip_etag:
+            bench.run(
+                "commentd GET thread, gzip, 304",
+                lambda: load.get(port, THREAD, {**GZIP, "If-None-Match": gzip_etag}),
+            )
         if etag:
             bench.run(
                 "commentd GET thread, 304",

@@ -647,3 +647,17 @@ def test_the_admin_files_are_served(admin_site):
     assert css.header("Content-Type").startswith("text/css")
     assert admin.get("/admin/static/admin.js").status == 200
     assert admin.get("/admin/static/missing.js").status == 404
+
+
+def test_admin_pages_are_never_compressed(signed_in):
+    """BREACH: a page holding the session's CSRF token beside strangers' comments must not
+    be compressed, or its length would tell an attacker what the token is."""
+    client, admin, _ = signed_in
+    for n in range(5):
+        held(client, text=f"a stranger's words, number {n}, " * 10)
+    page = admin.get("/admin", headers={"Accept-Encoding": "gzip"})
+    assert page.status == 200
+    assert page.csrf
+    assert "words, number 4" in page.text
+    assert len(page.text) > 2048
+    assert page.header("Content-Encoding") is None
