@@ -171,3 +171,28 @@ def test_the_build_context_leaves_out(path):
 )
 def test_the_build_context_keeps_what_pip_install_needs(path):
     assert not dockerignored(path)
+
+
+def directives(name: str) -> list[str]:
+    """A proxy config's lines, comments dropped (nginx and the Caddyfile both use ``#``)."""
+    lines = ((CONTRIB / name).read_text()).splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def test_nginx_leaves_compression_to_commentd():
+    lines = directives("nginx.conf")
+    # gzip off in the TLS server, against a `gzip on` in Debian's http{}; no other gzip_*,
+    # no gunzip or brotli, and nothing that recompresses proxied responses (gzip_proxied).
+    compression = [line for line in lines if re.match(r"(gzip|gunzip|brotli)\w*\s", line)]
+    assert compression == ["gzip off;"]
+    server = "\n".join(lines).split("listen 443", 1)[1]
+    assert "gzip off;" in server.split("location", 1)[0]
+    # The client's Accept-Encoding reaches commentd, and its Vary reaches the cache.
+    assert not [line for line in lines if "accept-encoding" in line.lower()]
+    assert not [line for line in lines if re.match(r"proxy_(hide|ignore)_headers?\s", line)]
+
+
+def test_caddy_leaves_compression_to_commentd():
+    lines = directives("Caddyfile")
+    assert not [line for line in lines if re.match(r"encode\b", line)]
+    assert not [line for line in lines if "accept-encoding" in line.lower()]
