@@ -203,7 +203,7 @@ def test_every_code_named_in_an_endpoint_table_exists(api_md):
     endpoints = md_section(api_md, "## Endpoints")
     named = set(re.findall(r"^\| (?:\d{3}|other) \| `([a-z0-9_<>]+)` \|", endpoints, re.MULTILINE))
     assert named
-    assert named <= source_error_codes() | {"http_403", "http_416"}
+    assert named <= source_error_codes() | {"http_403"}
 
 
 # -- the OpenAPI document itself ------------------------------------------------------------

@@ -98,7 +98,10 @@ class Assets:
     def response(self, name: str) -> bottle.HTTPResponse:
         """``name`` answered for the current request: ``200`` in the encoding the client
         takes, an empty ``304`` when it holds this version, or a JSON ``404``."""
-        asset = self.get(name)
+        try:
+            asset = self.get(name)
+        except PermissionError:
+            return bottle.HTTPError(403, "You do not have permission to access this file.")
         if asset is None:
             return bottle.HTTPError(404, "File does not exist.")
         return answer(asset, bottle.request.environ)

@@ -190,6 +190,18 @@ def test_missing_static_files_are_a_json_404(client):
     assert res.error_code == "not_found"
 
 
+def test_an_unreadable_file_is_a_json_403(client, monkeypatch):
+    from commentd.web import assets
+
+    def refuse(path):  # what reading a file without read permission raises (not as root)
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(assets, "prepared", refuse)
+    res = client.get("/static/demo.css")
+    assert res.status == 403
+    assert res.error_code == "http_403"
+
+
 def test_a_changed_file_is_read_again(client, tmp_path):
     from commentd.web.assets import Assets
 
