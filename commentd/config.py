@@ -479,6 +479,7 @@ class Setting:
 
 
 SECTIONS: dict[str, str] = {
+    "site": "The blog commentd serves comments for.",
     "server": "The HTTP server.",
     "database": "Where comments are stored.",
     "comments": "Limits and rules for comments.",
@@ -494,6 +495,15 @@ SECTIONS: dict[str, str] = {
 }
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "site",
+        "url",
+        URL,
+        "",
+        "Your blog's own address (https://blog.example.com): a thread's page is this plus the "
+        "thread's uri, for permalinks, feeds and the redirect after a comment posted without "
+        "JavaScript. Empty means commentd's own demo page.",
+    ),
     Setting("server", "host", STR, "127.0.0.1", "Address to listen on.", allow_empty=False),
     Setting("server", "port", INT, "8080", "TCP port to listen on.", minimum=1, maximum=65535),
     Setting(
@@ -946,6 +956,13 @@ _BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    """``[site]``: the blog."""
+
+    url: str
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     """``[server]``."""
 
@@ -1091,6 +1108,7 @@ class SecurityConfig:
 class Config:
     """The whole, validated, immutable configuration."""
 
+    site: SiteConfig
     server: ServerConfig
     database: DatabaseConfig
     comments: CommentsConfig
@@ -1112,6 +1130,7 @@ class Config:
 
 
 _SECTION_TYPES: dict[str, type] = {
+    "site": SiteConfig,
     "server": ServerConfig,
     "database": DatabaseConfig,
     "comments": CommentsConfig,

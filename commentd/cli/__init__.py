@@ -156,6 +156,7 @@ def init(
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; use --force to overwrite it.")
     values = {
+        "site.url": site_url.strip().rstrip("/"),
         "server.allowed_origins": site_url.strip(),
         "security.secret": secrets.token_urlsafe(48),
     }

@@ -43,6 +43,7 @@ class TestInit:
         assert "commentd serve --config" in result.output
         config = load_config(out, environ={})
         assert config.server.allowed_origins == ("https://blog.example.com",)
+        assert config.site.url == "https://blog.example.com"
         assert len(config.security.secret) >= 32
         assert oct(out.stat().st_mode & 0o777) == "0o600"
         parser = configparser.ConfigParser(interpolation=None)
@@ -70,7 +71,7 @@ class TestInit:
         out = tmp_path / "commentd.ini"
         result = runner.invoke(cli, ["init", "--site-url", "not a url", "-o", str(out)])
         assert result.exit_code == 1
-        assert "allowed_origins" in result.output
+        assert "[site] url" in result.output
         assert "Traceback" not in result.output
         assert not out.exists()
 
