@@ -146,11 +146,19 @@ class ReadCache:
         self._flights: dict[Hashable, threading.Lock] = {}
         self._flights_lock = threading.Lock()
 
-    def _answer(
-        self, environ: dict, key: tuple, family: tuple, render: Callable[[], bytes]
+    def answer(
+        self,
+        environ: dict,
+        key: tuple,
+        family: tuple,
+        render: Callable[[], bytes],
+        content_type: str = JSON,
     ) -> Answer:
         """``304`` if ``If-None-Match`` matches ``key``'s tag, else the cached or rendered body
         (``family``: the key without the versions, see ``ResponseCache``).
+
+        ``key`` must name everything the body depends on (a thread's version, the query, the
+        kind of body: ``"thread"``, ``"counts"``, ...); the process's deploy tag is added.
 
         A client that takes gzip is answered with the gzip encoding and its own ETag; a body
         too small to compress is then sent plain under that ETag, which is still the one
@@ -165,7 +173,7 @@ class ReadCache:
             CACHE.add(NOT_MODIFIED)
             return Answer(304, validators, b"")
         body, gzipped = self._body(key, family, render).pick(gzip_ok)
-        headers = [*validators, ("Content-Type", JSON)]
+        headers = [*validators, ("Content-Type", content_type)]
         if gzipped:
             headers.append(GZIPPED)
         return Answer(200, headers, body)
@@ -221,7 +229,7 @@ class ReadCache:
         # A comment written between the version lookup and the read shows in the page while
         # its key still names the version before it. Harmless: the next lookup sees the new
         # version, misses this entry and renders again; a body is never older than its key.
-        return self._answer(
+        return self.answer(
             environ,
             key,
             ("thread", query.uri, query.sort, query.limit, query.cursor),
@@ -253,7 +261,7 @@ class ReadCache:
     def _counts(self, environ: dict, wanted: tuple[str, ...], field: str) -> Answer:
         # the uris asked for (those with no thread count 0) and the threads found among them
         key = ("counts", wanted, self.threads.versions(wanted))
-        return self._answer(
+        return self.answer(
             environ,
             key,
             ("counts", wanted),
