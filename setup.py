@@ -58,6 +58,8 @@ setup(
             "playwright>=1.40",
             # a real SMTP server inside the mail tests
             "aiosmtpd>=1.4",
+            # reads the server-rendered thread's microformats as IndieWeb tools do
+            "mf2py>=2.0",
             # property tests: generated hostile bytes in every header, path and query, and the
             # schemas' string patterns in commentd/openapi.json against the validation they
             # describe (tests/web/test_hostile_input.py, tests/web/test_contract.py)

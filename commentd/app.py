@@ -17,7 +17,7 @@ from commentd.services.screening import Screener
 from commentd.services.site import open_site
 from commentd.services.spam import checker_for
 from commentd.services.threads import ThreadService
-from commentd.web import admin, api, fastpath, links, metrics, pages, serialize
+from commentd.web import admin, api, fastpath, html, links, metrics, pages, serialize
 from commentd.web.compression import Compressor
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import RequestScope, install_error_handler
@@ -46,6 +46,7 @@ def create_app(config: Config) -> bottle.Bottle:
     install_error_handler(app, origins)
     app.install(RequestScope(origins))
     reads = api.register(app, services)
+    html.register(app, services, reads)
     links.register(app, site)
     admin.register(app, site, limiter, services.addresses)
     pages.register(app)

@@ -29,7 +29,7 @@ FILE_ROUTES = {
     ("GET", "/js/i18n/{filename}"),
 }
 # Tags of the operations that answer HTML pages, errors included.
-HTML_TAGS = {"admin", "links"}
+HTML_TAGS = {"admin", "links", "html"}
 # Codes that never reach an HTTP client (raised at start-up and by the CLI).
 # Raised by the CLI only: never in an HTTP response, so not in the OpenAPI error schema.
 NOT_HTTP_CODES = {

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import bottle
 
@@ -24,7 +24,6 @@ from commentd.errors import (
     Forbidden,
     TooManyRequests,
     Unauthorized,
-    UnsupportedMediaType,
 )
 from commentd.services import admin_auth, audit, outbox
 from commentd.services.admin_auth import AdminAuth, Session
@@ -47,7 +46,6 @@ SESSION_COOKIE = "commentd_admin"
 LOGIN_COOKIE = "commentd_admin_login"
 PAGE_SIZE = 50
 THREADS_PAGE_SIZE = 100
-MAX_FORM_FIELDS = 600
 ID = "<comment_id:re:[0-9]{1,18}>"
 MESSAGE_ID = "<message_id:re:[0-9]{1,18}>"
 CSP = (
@@ -149,27 +147,6 @@ class AdminScope:
         return wrapper
 
 
-def read_form(environ: dict, limit: int) -> dict[str, list[str]]:
-    """An ``application/x-www-form-urlencoded`` body as lists of values."""
-    content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        raise UnsupportedMediaType("Send the form as application/x-www-form-urlencoded.")
-    data = inputs.body_bytes(environ, limit)
-    try:
-        pairs = parse_qsl(
-            data.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=False,
-            max_num_fields=MAX_FORM_FIELDS,
-        )
-    except (UnicodeError, ValueError) as exc:
-        raise BadRequest("The form is not valid UTF-8 form data.", code="bad_request") from exc
-    values: dict[str, list[str]] = {}
-    for key, value in pairs:
-        values.setdefault(key, []).append(value)
-    return values
-
-
 def _ids(values: list[str]) -> list[int]:
     """The checked comments' ids; the service checks their number and range."""
     ids = [whole_number(value) for value in values]
@@ -269,7 +246,7 @@ def register(
             session = current()
             if session is None:
                 raise Unauthorized("You are not signed in (or your session ended); sign in again.")
-            form = read_form(environ(), limit)
+            form = inputs.form(environ(), limit)
             if not auth.check_csrf(session.id, inputs.one(form, "csrf")):
                 raise Forbidden("The form's security token is missing or wrong; reload the page.")
             return handler(session, form, **kwargs)
@@ -286,7 +263,7 @@ def register(
         if not admin_auth.password_is_set():  # nobody can sign in yet: say how to set one
             bottle.response.status = 401
             return render("setup", title="Set a password")
-        form = read_form(environ(), limit)
+        form = inputs.form(environ(), limit)
         nonce = bottle.request.get_cookie(LOGIN_COOKIE) or ""
         if not nonce.startswith("login-") or not auth.check_csrf(nonce, inputs.one(form, "csrf")):
             raise Forbidden("The sign-in form expired or was not sent from this page; reload it.")

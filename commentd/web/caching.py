@@ -36,10 +36,13 @@ from commentd.services.threads import PageQuery, ThreadService
 from commentd.version import __version__
 from commentd.web import inputs, serialize
 from commentd.web.compression import GZIP, VARY, Encoded, accepts_gzip, encode, gzip_tag
+from commentd.web.fragment import FragmentRenderer
+from commentd.web.strings import language
 
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
 UNCACHED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 JSON = "application/json"
+HTML = "text/html; charset=utf-8"
 GZIPPED = ("Content-Encoding", GZIP)
 # the labels of commentd_cache_total, built once (Counter.add takes them sorted)
 HIT, MISS, NOT_MODIFIED = ((("result", result),) for result in ("hit", "miss", "not_modified"))
@@ -135,6 +138,7 @@ class ReadCache:
     ):
         self.threads = threads
         self.present = present
+        self.fragments = FragmentRenderer(config)
         self.responses = responses
         self.deploy = deploy_tag(config, keys)
         self.cache_control = cache_control(config)
@@ -142,6 +146,7 @@ class ReadCache:
         # up, and the same few are asked for again and again
         self._tags: Memo[tuple[str, str]] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._thread_queries: Memo[PageQuery] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
+        self._html_queries: Memo[tuple[PageQuery, str]] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._count_queries: Memo[tuple[str, ...]] = Memo(MEMO_ENTRIES, MEMO_KEY_SIZE)
         self._flights: dict[Hashable, threading.Lock] = {}
         self._flights_lock = threading.Lock()
@@ -215,26 +220,44 @@ class ReadCache:
         """One thread page, as ``GET /api/comments?uri=...[&sort&limit&cursor]`` asks."""
         raw = environ.get("QUERY_STRING", "")
         query = self._thread_queries.get(raw, lambda: self._thread_query(environ))
-        state = self.threads.version_of(query.uri)
-        key = (
-            "thread",
-            query.uri,
-            state.thread_id,
-            state.version,
-            state.closed,
-            query.sort,
-            query.limit,
-            query.cursor,
+        return self._page(
+            environ,
+            ("thread",),
+            query,
+            lambda: serialize.dumps(self.present.thread_page(self.threads.read(query))).encode(),
         )
+
+    def html_thread(self, environ: dict) -> Answer:
+        """One thread page as an HTML fragment, as ``GET /html/thread?uri=...[&lang]`` asks."""
+        raw = environ.get("QUERY_STRING", "")
+        query, lang = self._html_queries.get(raw, lambda: self._html_query(environ))
+
+        def render() -> bytes:
+            data = self.present.thread_page(self.threads.read(query))
+            options = {"sort": query.sort, "limit": query.limit}
+            return self.fragments.thread(data, options, lang).encode()
+
+        return self._page(environ, ("html", lang), query, render, HTML)
+
+    def _page(
+        self,
+        environ: dict,
+        kind: tuple,
+        query: PageQuery,
+        render: Callable[[], bytes],
+        content_type: str = JSON,
+    ) -> Answer:
+        """A thread page in one of its shapes (``kind``), keyed by the thread's version."""
+        state = self.threads.version_of(query.uri)
+        page = (query.sort, query.limit, query.cursor)
+        key = (*kind, query.uri, state.thread_id, state.version, state.closed, *page)
         # A comment written between the version lookup and the read shows in the page while
         # its key still names the version before it. Harmless: the next lookup sees the new
         # version, misses this entry and renders again; a body is never older than its key.
-        return self.answer(
-            environ,
-            key,
-            ("thread", query.uri, query.sort, query.limit, query.cursor),
-            lambda: serialize.dumps(self.present.thread_page(self.threads.read(query))).encode(),
-        )
+        return self.answer(environ, key, (*kind, query.uri, *page), render, content_type)
+
+    def _html_query(self, environ: dict) -> tuple[PageQuery, str]:
+        return self._thread_query(environ), language(inputs.one(inputs.query(environ), "lang"))
 
     def _thread_query(self, environ: dict) -> PageQuery:
         params = inputs.query(environ)

@@ -1,6 +1,7 @@
-"""The hot reads answered before bottle: ``GET /api/comments`` and ``GET /api/counts``.
+"""The hot reads answered before bottle: ``GET /api/comments``, ``GET /api/counts`` and the
+same thread as HTML, ``GET /html/thread``.
 
-Nearly every request a blog sends is one of these two, and most of them end in a 304 or a
+Nearly every request a blog sends is one of these, and most of them end in a 304 or a
 cached body. Routing, plugins and bottle's request and response objects cost several times
 what the answer itself costs, so this WSGI middleware answers them directly, with the same
 ``ReadCache`` the bottle routes call and the same CORS and security headers the request scope
@@ -27,6 +28,7 @@ from commentd.web.origins import OriginPolicy
 from commentd.web.scope import security_headers
 
 STATUS_LINES = {200: "200 OK", 304: "304 Not Modified"}
+FAST_PATHS = ("/api/comments", "/api/counts", "/html/thread")
 
 
 class ReadFastPath:
@@ -45,6 +47,7 @@ class ReadFastPath:
         self.handlers: dict[str, Callable[[dict], Answer]] = {
             "/api/comments": reads.thread,
             "/api/counts": reads.counts_by_query,
+            "/html/thread": reads.html_thread,
         }
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -76,6 +79,6 @@ def wrap(
     routes = {
         route.rule: route
         for route in app.routes
-        if route.method == "GET" and route.rule in ("/api/comments", "/api/counts")
+        if route.method == "GET" and route.rule in FAST_PATHS
     }
     return ReadFastPath(wsgi or app.wsgi, reads, origins, routes)

@@ -16,6 +16,7 @@ from commentd.services.clients import AddressResolver, Client
 from commentd.services.validation import whole_number
 
 MAX_QUERY_FIELDS = 300
+MAX_FORM_FIELDS = 600
 
 
 def _reject_constant(name: str) -> Any:
@@ -101,3 +102,26 @@ def client(environ: dict, resolver: AddressResolver) -> Client:
         environ.get("HTTP_X_FORWARDED_FOR"),
         environ.get("HTTP_USER_AGENT") or "",
     )
+
+
+def form(environ: dict, limit: int) -> dict[str, list[str]]:
+    """An ``application/x-www-form-urlencoded`` body (at most ``limit`` bytes, UTF-8) as
+    lists of values; 415 for another type, 400 for bytes that are not UTF-8."""
+    content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("Send the form as application/x-www-form-urlencoded.")
+    data = body_bytes(environ, limit)
+    try:
+        pairs = parse_qsl(
+            data.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            errors="strict",
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except (UnicodeError, ValueError) as exc:
+        raise BadRequest("The form is not valid UTF-8 form data.", code="bad_request") from exc
+    values: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values.setdefault(key, []).append(value)
+    return values

@@ -84,6 +84,8 @@ class RequestScope:
 
     def apply(self, callback: Callable, route: bottle.Route) -> Callable:
         preflight = route.method == "OPTIONS"
+        # a route for people rather than programs turns its error bodies into pages
+        as_page: Callable[[dict[str, Any]], str] | None = route.config.get("commentd.error_page")
 
         @functools.wraps(callback)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -102,6 +104,9 @@ class RequestScope:
                 result = error_body(
                     "unavailable", "The database is unavailable; try again shortly."
                 )
+            if as_page is not None and isinstance(result, dict) and "error" in result:
+                result = as_page(result["error"])
+                bottle.response.set_header("Content-Type", "text/html; charset=utf-8")
             for name, value in self.origins.headers(environ, preflight).items():
                 if name == "Vary":
                     value = joined_vary(bottle.response.get_header("Vary"), value)

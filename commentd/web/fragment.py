@@ -1,0 +1,177 @@
+"""A thread as HTML: the fragment a blog page includes, readable without JavaScript.
+
+The comments are the JSON read's (``serialize.Presenter``: the same public fields, the same
+sanitized HTML), nested as in the embed, each an ``<article id="c<id>">`` marked up twice:
+microformats2 (``h-cite p-comment``, ``p-author h-card``, ``dt-published``, ``e-content``) for
+the IndieWeb and schema.org ``Comment`` microdata for search engines. Every value a reader
+wrote is escaped here, in one place; the comment HTML was sanitized when it was stored. A plain
+``<form method="post">`` at the end posts to ``/html/comments``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from commentd.config import Config
+from commentd.services.pages import permalink
+from commentd.web.strings import translator
+
+# Enough to read the thread without the host page's CSS; the embed's own styles replace it.
+STYLE = (
+    ".commentd-thread .cd-comment{margin:1em 0}"
+    ".commentd-thread .cd-replies{margin-left:1.25em;padding-left:.75em;"
+    "border-left:2px solid #8884}"
+    ".commentd-thread .cd-meta{font-size:.9em;opacity:.8}"
+    ".commentd-thread .cd-form label{display:block;margin:.5em 0}"
+    ".commentd-thread .cd-form textarea{width:100%;min-height:6em;box-sizing:border-box}"
+)
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+class FragmentRenderer:
+    """Renders thread pages of one configured site as HTML fragments."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.public = config.public_url
+        self.notify = config.mail.enabled and config.mail.reply_notifications
+
+    def thread(self, data: dict[str, Any], query: dict[str, Any], lang: str) -> str:
+        """The fragment for a thread page in its JSON shape (``Presenter.thread_page``);
+        ``query`` holds the read's ``sort`` and ``limit``, for the next page's link."""
+        t = translator(lang)
+        thread = data["thread"]
+        uri = thread["uri"]
+        feed = f"{self.public}/feed/thread.atom?{urlencode({'uri': uri})}"
+        parts = [
+            f'<section class="commentd-thread" id="commentd-thread" lang="{_e(lang)}"'
+            f' data-uri="{_e(uri)}" aria-labelledby="commentd-heading">',
+            f"<style>{STYLE}</style>",
+            f'<link rel="alternate" type="application/atom+xml" href="{_e(feed)}">',
+            f'<h2 id="commentd-heading">{_e(t("title_label"))} ({int(thread["total"])})</h2>',
+        ]
+        if data["comments"]:
+            parts.append('<div class="cd-comments">')
+            parts.extend(self._comment(node, uri, t, top=True) for node in data["comments"])
+            parts.append("</div>")
+        elif not data["cursor"]:
+            parts.append(f'<p class="cd-empty">{_e(t("empty"))}</p>')
+        if data["cursor"]:
+            more = {"uri": uri, **query, "cursor": data["cursor"], "lang": lang}
+            href = f"{self.public}/html/thread?{urlencode(more)}"
+            parts.append(f'<p class="cd-more"><a href="{_e(href)}">{_e(t("load_more"))}</a></p>')
+        parts.append(self.form(uri, lang, locked=thread["locked"]))
+        parts.append("</section>")
+        return "\n".join(parts) + "\n"
+
+    def _comment(self, node: dict[str, Any], uri: str, t: Callable[..., str], top: bool) -> str:
+        cid = int(node["id"])
+        link = permalink(self.config, uri, cid)
+        scope = 'itemscope itemtype="https://schema.org/Comment"'
+        prop = "" if top else ' itemprop="comment"'
+        lines = [f'<article id="c{cid}" class="cd-comment h-cite p-comment"{prop} {scope}>']
+        if node["status"] == "deleted":
+            lines.append(f'<p class="cd-deleted">{_e(t("deleted"))}</p>')
+        else:
+            lines.extend(self._header(node, link, t))
+            lines.append(f'<div class="cd-body e-content" itemprop="text">{node["html"]}</div>')
+            lines.append(f'<meta itemprop="upvoteCount" content="{int(node["likes"])}">')
+            lines.append(f'<meta itemprop="downvoteCount" content="{int(node["dislikes"])}">')
+        if node["replies"]:
+            lines.append('<div class="cd-replies">')
+            lines.extend(self._comment(reply, uri, t, top=False) for reply in node["replies"])
+            lines.append("</div>")
+        lines.append("</article>")
+        return "\n".join(lines)
+
+    def _header(self, node: dict[str, Any], link: str, t: Callable[..., str]) -> Iterator[str]:
+        person = 'itemprop="author" itemscope itemtype="https://schema.org/Person"'
+        name = _e(node["author"] or t("anonymous"))
+        if node["website"]:
+            author = (
+                f'<a class="p-name u-url" itemprop="url" href="{_e(node["website"])}"'
+                f' rel="nofollow ugc"><span itemprop="name">{name}</span></a>'
+            )
+        else:
+            author = f'<span class="p-name" itemprop="name">{name}</span>'
+        created = node["created"]
+        yield '<header class="cd-meta">'
+        yield f'<span class="cd-author p-author h-card" {person} dir="auto">{author}</span>'
+        yield (
+            f'<a class="cd-permalink u-url" itemprop="url" href="{_e(link)}">'
+            f'<time class="dt-published" itemprop="dateCreated" datetime="{_e(created)}">'
+            f"{_e(created[:10])}</time></a>"
+        )
+        if node["modified"]:
+            yield (
+                f'<time class="cd-edited dt-updated" itemprop="dateModified"'
+                f' datetime="{_e(node["modified"])}">{_e(t("edited"))}</time>'
+            )
+        if node["pinned"]:
+            yield f'<span class="cd-pinned">{_e(t("pinned"))}</span>'
+        yield "</header>"
+
+    def form(
+        self,
+        uri: str,
+        lang: str,
+        locked: bool = False,
+        values: dict[str, str] | None = None,
+    ) -> str:
+        """The comment form, posting without JavaScript; ``values`` refill it after a refusal."""
+        t = translator(lang)
+        if locked:
+            return f'<p class="cd-locked">{_e(t("locked"))}</p>'
+        values = values or {}
+        settings = self.config.comments
+
+        def field(name: str, label: str, kind: str, required: bool, note: str = "") -> str:
+            hint = t("required") if required else t("optional")
+            if note:
+                hint += f", {t(note)}"
+            autocomplete = {"author": "name", "website": "url"}.get(name, name)
+            return (
+                f'<label>{_e(t(label))} <small>({_e(hint)})</small> <input name="{name}"'
+                f' type="{kind}" autocomplete="{autocomplete}" maxlength="254"'
+                f' value="{_e(values.get(name, ""))}"{" required" if required else ""}></label>'
+            )
+
+        parts = [
+            f'<form class="cd-form" method="post" action="{_e(self.public)}/html/comments"'
+            ' accept-charset="utf-8">',
+            f'<input type="hidden" name="uri" value="{_e(uri)}">',
+            f'<input type="hidden" name="lang" value="{_e(lang)}">',
+        ]
+        if values.get("parent"):
+            parts.append(f'<input type="hidden" name="parent" value="{_e(values["parent"])}">')
+        if "all" in self.config.moderation.mode:
+            parts.append(f'<p class="cd-moderated">{_e(t("moderated"))}</p>')
+        parts += [
+            f'<label>{_e(t("write"))} <textarea name="text" required'
+            f' maxlength="{int(settings.max_length)}">{_e(values.get("text", ""))}</textarea>'
+            "</label>",
+            field("author", "name", "text", settings.require_author),
+            field("email", "email", "email", settings.require_email, "email_private"),
+            field("website", "website", "url", False),
+        ]
+        if self.notify:
+            checked = " checked" if values.get("notify") else ""
+            parts.append(
+                f'<label><input type="checkbox" name="notify" value="1"{checked}>'
+                f" {_e(t('notify'))}</label>"
+            )
+        # the honeypot: hidden from people (and screen readers) by the attribute alone, so
+        # no stylesheet or CSP of the host page can reveal it
+        parts += [
+            '<div hidden><label>Leave this empty <input name="homepage" tabindex="-1"'
+            ' autocomplete="off"></label></div>',
+            f'<p><button type="submit">{_e(t("submit"))}</button></p>',
+            "</form>",
+        ]
+        return "\n".join(parts)

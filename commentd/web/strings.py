@@ -1,0 +1,64 @@
+"""The reader-facing words of server-rendered pages, in the embed's languages.
+
+The translations are the embed's own (``commentd/static/js/i18n/<lang>.json``), so a thread
+reads the same with and without JavaScript; English is kept here as the embed keeps it in
+``embed.js`` (a test holds the two together).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+I18N_DIR = Path(__file__).resolve().parent.parent / "static" / "js" / "i18n"
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "ru", "ja", "zh", "pl")
+ENGLISH = {
+    "title_label": "Comments",
+    "write": "Your comment (Markdown)",
+    "name": "Name",
+    "email": "Email",
+    "website": "Website",
+    "optional": "optional",
+    "required": "required",
+    "email_private": "never shown",
+    "notify": "Notify me of replies by email",
+    "moderated": "Comments are reviewed before they appear.",
+    "pinned": "Pinned",
+    "submit": "Post comment",
+    "deleted": "Deleted comment",
+    "pending": "Your comment is awaiting moderation",
+    "edited": "edited",
+    "empty": "No comments yet. Be the first!",
+    "locked": "Comments are closed.",
+    "load_more": "Load more comments",
+    "anonymous": "Anonymous",
+    "retry": "Try again",
+    "error_generic": "Something went wrong. Please try again.",
+}
+
+
+def language(value: str | None) -> str:
+    """The supported language ``value`` names (``de-AT`` is ``de``), else English."""
+    primary = (value or "").strip().lower().replace("_", "-").split("-")[0]
+    return primary if primary in LANGUAGES else "en"
+
+
+@functools.cache
+def _translations(lang: str) -> dict[str, str]:
+    if lang == "en":
+        return {}
+    loaded = json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    return {key: value for key, value in loaded.items() if isinstance(value, str)}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, default=None)``: the string ``key`` in ``lang``, else in English, else
+    ``default`` (else the key)."""
+    words = _translations(language(lang))
+
+    def t(key: str, default: str | None = None) -> str:
+        return words.get(key) or ENGLISH.get(key) or default or key
+
+    return t
