@@ -51,6 +51,8 @@ setup(
             "psycopg2-binary>=2.9",
             # drives Debian's /usr/bin/chromium in tests/browser; downloads no browser
             "playwright>=1.40",
+            # its parser reads /metrics in tests/web/test_metrics.py
+            "prometheus-client>=0.20,<1",
             # a real SMTP server inside the mail tests
             "aiosmtpd>=1.4",
             # property tests: generated hostile bytes in every header, path and query, and the
