@@ -40,6 +40,11 @@ setup(
         "markdown-it-py>=4.0,<5",
         "linkify-it-py>=2.0,<3",
         "nh3>=0.3,<0.4",
+        # /metrics: counters, histograms and the multiprocess mode of `serve --workers N`
+        # (commentd/services/metrics.py; its parser reads /metrics in the tests)
+        "prometheus-client>=0.20,<1",
+        # StatsD's wire format and packets, sent from commentd's own background thread
+        "statsd>=4.0,<5",
     ],
     extras_require={
         "postgres": ["psycopg2-binary>=2.9"],
@@ -51,8 +56,6 @@ setup(
             "psycopg2-binary>=2.9",
             # drives Debian's /usr/bin/chromium in tests/browser; downloads no browser
             "playwright>=1.40",
-            # its parser reads /metrics in tests/web/test_metrics.py
-            "prometheus-client>=0.20,<1",
             # a real SMTP server inside the mail tests
             "aiosmtpd>=1.4",
             # property tests: generated hostile bytes in every header, path and query, and the
