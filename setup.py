@@ -45,6 +45,11 @@ setup(
         # both are small, safe (comments and whitespace only) and have C speedups
         "rjsmin>=1.2,<2",
         "rcssmin>=1.1,<2",
+        # /metrics: counters, histograms and the multiprocess mode of `serve --workers N`
+        # (commentd/services/metrics.py; its parser reads /metrics in the tests)
+        "prometheus-client>=0.20,<1",
+        # StatsD's wire format and packets, sent from commentd's own background thread
+        "statsd>=4.0,<5",
     ],
     extras_require={
         "postgres": ["psycopg2-binary>=2.9"],

@@ -1,5 +1,6 @@
 """The layering rule, checked on every run: web and cli call services, services call storage,
-never the other way round; only render.py touches markdown-it-py and nh3."""
+never the other way round; only render.py touches markdown-it-py and nh3, only metrics.py
+prometheus-client and statsd."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ FORBIDDEN = {
     "commentd.errors": ("commentd.",),
 }
 RENDER_ONLY = ("markdown_it", "nh3", "linkify_it")
+METRICS_ONLY = ("prometheus_client", "statsd")
 
 
 def modules():
@@ -53,6 +55,9 @@ def test_layering(name, path):
     if name != "commentd.services.render":
         bad = sorted(i for i in imported if i.split(".")[0] in RENDER_ONLY)
         assert not bad, f"{name} imports {bad}; only commentd.services.render may"
+    if name != "commentd.services.metrics":
+        bad = sorted(i for i in imported if i.split(".")[0] in METRICS_ONLY)
+        assert not bad, f"{name} imports {bad}; only commentd.services.metrics may"
 
 
 def test_the_check_sees_every_module():

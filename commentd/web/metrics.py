@@ -129,7 +129,7 @@ def install(
     settings = config.metrics
     statsd = metrics.StatsD(settings.statsd, settings.statsd_prefix) if settings.statsd else None
     metrics.push_to(statsd)
-    metrics.REGISTRY.gauge(
+    metrics.gauge(
         "commentd_outbox_messages",
         "Outbox messages by status (pending ones are the queue), read from the database.",
         _outbox_messages,
@@ -138,8 +138,8 @@ def install(
     app.wsgi = Instrument(wsgi or app.wsgi, AccessLog(config.server.access_log, addresses), statsd)
 
     @app.get("/metrics")
-    def metrics_page() -> str:
+    def metrics_page() -> bytes:
         access.check(bottle.request.environ)
         bottle.response.content_type = CONTENT_TYPE
         bottle.response.set_header("Cache-Control", "no-store")
-        return metrics.REGISTRY.render()
+        return metrics.render()

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from commentd.config import Config
+from commentd.services import metrics
 
 log = logging.getLogger("commentd.prefork")
 
@@ -115,7 +116,6 @@ def _worker(load: Loader, sock: socket.socket, ready_fd: int, stop: threading.Ev
     try:
         config = load()
         from commentd.app import create_app
-        from commentd.services import metrics
         from commentd.services.outbox import Worker
         from commentd.web.server import make_server
 
@@ -138,9 +138,6 @@ def _worker(load: Loader, sock: socket.socket, ready_fd: int, stop: threading.Ev
         serve_until(server, stop)
     finally:
         outbox.stop()
-        flush = getattr(metrics, "flush", None)
-        if flush is not None:
-            flush()  # the last counts reach the spool, so /metrics totals never go down
     log.info("worker %d stopped", os.getpid())
     return 0
 
@@ -233,6 +230,7 @@ class Supervisor:
             return
         if child.ready_fd is not None:
             os.close(child.ready_fd)
+        metrics.process_ended(pid)  # its gauges no longer count; its counts do
         code = os.waitstatus_to_exitcode(status)
         how = f"status {code}" if code >= 0 else f"signal {-code}"
         if self.stopping or child.retiring:
@@ -366,11 +364,10 @@ def serve_forked(config: Config, load: Loader, count: int) -> None:
     database cannot be opened or the workers cannot start.
     """
     from commentd.errors import CommentdError
-    from commentd.services import metrics
     from commentd.services.site import open_site
 
     sock = bind(config.server.host, config.server.port)
-    spool = tempfile.mkdtemp(prefix="commentd-metrics-")
+    directory = tempfile.mkdtemp(prefix="commentd-metrics-")
     try:
         try:
             open_site(config)  # migrate once, and keep a generated secret, before the fork
@@ -378,10 +375,8 @@ def serve_forked(config: Config, load: Loader, count: int) -> None:
             raise StartError(exc.message) from exc
         finally:
             _close_database()
-        use_spool = getattr(metrics, "use_spool", None)
-        if use_spool is not None:
-            use_spool(spool)  # each worker writes its counters there; /metrics sums them
+        metrics.use_directory(directory)  # each worker counts into files there; /metrics sums them
         Supervisor(load, sock, count).run()
     finally:
         sock.close()
-        shutil.rmtree(spool, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)

@@ -19,6 +19,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from commentd.config import load_config
 from commentd.services import links
@@ -471,6 +472,47 @@ def test_metrics_sum_every_worker(servers, ini):
     finally:
         first.close()
         second.close()
+    server.stop()
+
+
+def scraped(server: Server) -> dict[tuple[str, frozenset], float]:
+    status, body = server.request("GET", "/metrics")
+    assert status == 200
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
+
+
+@pytest.mark.slow
+def test_metrics_keep_the_counts_of_killed_and_restarted_workers(servers, ini):
+    """A crashed worker's counts were written as it counted; SIGHUP keeps them too, and only
+    live workers count as processes."""
+    server = servers(ini(), "--workers", "2")
+    workers = server.wait_children(2)
+    for _ in range(5):
+        assert server.request("GET", "/api/config")[0] == 200
+    config = (
+        "commentd_http_requests_total",
+        frozenset({("method", "GET"), ("route", "/api/config"), ("status", "200")}),
+    )
+    processes = ("commentd_processes", frozenset())
+    for victim in workers:
+        os.kill(victim, signal.SIGKILL)  # a crash: nothing flushed on the way out
+    replaced = server.wait_children(2, not_in=workers)
+    deadline = time.monotonic() + 30
+    while scraped(server)[processes] != 2:  # until both new workers have started
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert scraped(server)[config] == 5
+    server.process.send_signal(signal.SIGHUP)
+    server.wait_children(2, not_in=replaced)
+    deadline = time.monotonic() + 30
+    while scraped(server)[processes] != 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert scraped(server)[config] == 5
     server.stop()
 
 

@@ -1,156 +1,163 @@
-"""The metrics registry: rendering, several processes through a spool directory, StatsD,
-and the outbox worker's counts."""
+"""The metrics on prometheus-client: rendering, several processes through its multiprocess
+directory, StatsD through the statsd package (real UDP sockets), the outbox worker's counts."""
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
 import sys
+import time
+from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from commentd.services import metrics, outbox
 from commentd.services.site import open_site
 from commentd.storage.database import connection, write_transaction
 
 
-def lines_of(registry: metrics.Registry, name: str) -> dict[str, str]:
-    """``sample text -> value`` for the samples of one metric family."""
-    found = {}
-    for line in registry.render().splitlines():
-        if line.startswith(name):
-            sample, _, value = line.rpartition(" ")
-            found[sample] = value
-    return found
+def families(text: bytes | str) -> dict[str, Any]:
+    """``family name -> family`` of an exposition, read by prometheus-client's parser."""
+    if isinstance(text, bytes):
+        text = text.decode()
+    return {family.name: family for family in text_string_to_metric_families(text)}
 
 
-def test_counter_histogram_and_gauge_render():
-    registry = metrics.Registry()
-    counter = registry.counter("t_total", "A test.")
-    counter.inc({"b": 'x"y', "a": "1"})
-    counter.inc({"a": "1", "b": 'x"y'}, 2)
-    histogram = registry.histogram("t_seconds", "Times.", buckets=(0.1, 1.0))
-    for seconds in (0.05, 0.1, 0.5, 3):
-        histogram.observe(seconds, {"route": "/r"})
-    registry.gauge("t_queue", "Queued.", lambda: {(("status", "pending"),): 4})
-    text = registry.render()
-    assert '# TYPE t_total counter\nt_total{a="1",b="x\\"y"} 3\n' in text
-    assert 't_seconds_bucket{route="/r",le="0.1"} 2\n' in text  # le is inclusive
-    assert 't_seconds_bucket{route="/r",le="1"} 3\n' in text
-    assert 't_seconds_bucket{route="/r",le="+Inf"} 4\n' in text
-    assert 't_seconds_count{route="/r"} 4\n' in text
-    assert 't_seconds_sum{route="/r"} 3.65\n' in text
-    assert '# TYPE t_queue gauge\nt_queue{status="pending"} 4\n' in text
-    assert "commentd_processes 1\n" in text
+def samples(text: bytes | str) -> dict[tuple[str, frozenset], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in families(text).values()
+        for sample in family.samples
+    }
 
 
-def test_a_gauge_that_cannot_be_read_is_left_out(caplog):
-    registry = metrics.Registry()
+@pytest.fixture
+def gauges():
+    """Gauges a test adds, removed again after it."""
+    added: list[str] = []
 
+    def add(name: str, help: str, read) -> None:
+        added.append(name)
+        metrics.gauge(name, help, read)
+
+    yield add
+    for name in added:
+        metrics._GAUGES.read.pop(name, None)
+
+
+def test_counters_histograms_and_gauges_render(gauges):
+    key = {"method": "GET", "route": "/t", "status": "200"}
+    before = samples(metrics.render())
+    metrics.HTTP_REQUESTS.inc(key)
+    metrics.HTTP_REQUESTS.add((("method", "GET"), ("route", "/t"), ("status", "200")), 2)
+    for seconds in (0.001, 0.05, 3, 10):
+        metrics.HTTP_DURATION.observe(seconds, {"route": "/t", "method": "GET"})
+    gauges("t_queue", "Queued.", lambda: {(("status", 'x"y'),): 4, (("status", "b"),): 1})
+    text = metrics.render()
+    after = samples(text)
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, frozenset(labels.items()))
+        return after.get(key, 0) - before.get(key, 0)
+
+    assert delta("commentd_http_requests_total", **key) == 3
+    assert (
+        metrics.HTTP_REQUESTS.value(key)
+        == after[("commentd_http_requests_total", frozenset(key.items()))]
+    )
+    duration = "commentd_http_request_duration_seconds"
+    labels = {"route": "/t", "method": "GET"}
+    assert delta(f"{duration}_bucket", **labels, le="0.001") == 1  # le is inclusive
+    assert delta(f"{duration}_bucket", **labels, le="5.0") == 3
+    assert delta(f"{duration}_bucket", **labels, le="+Inf") == 4
+    assert delta(f"{duration}_count", **labels) == 4
+    assert delta(f"{duration}_sum", **labels) == pytest.approx(13.051)
+    assert (
+        metrics.HTTP_DURATION.count(labels)
+        == after[(f"{duration}_count", frozenset(labels.items()))]
+    )
+    assert after[("t_queue", frozenset({("status", 'x"y')}))] == 4
+    assert 't_queue{status="x\\"y"} 4.0\n' in text.decode()  # escaped in the exposition
+    assert families(text)["t_queue"].type == "gauge"
+    assert after[("commentd_processes", frozenset())] == 1
+    assert not [name for name, _ in after if name.endswith("_created")]  # no _created series
+
+
+def test_a_gauge_that_cannot_be_read_is_left_out(gauges, caplog):
     def broken():
         raise RuntimeError("no database")
 
-    registry.gauge("t_broken", "Broken.", broken)
-    registry.counter("t_total", "Fine.").inc()
-    text = registry.render()
-    assert "t_broken" not in text
-    assert "t_total 1" in text
+    gauges("t_broken", "Broken.", broken)
+    found = families(metrics.render())
+    assert "t_broken" not in found
+    assert "commentd_http_requests" in found
+    assert "t_broken could not be read" in caplog.text
 
 
-def two_processes(spool, other_pid: int) -> tuple[metrics.Registry, metrics.Registry]:
-    mine, other = metrics.Registry(), metrics.Registry()
-    other.pid = other_pid  # two registries in one process stand for two processes
-    for registry in (mine, other):
-        registry.use_spool(spool, writer=False)
-        registry.counter("t_total", "Requests.")
-        registry.histogram("t_seconds", "Times.", buckets=(1.0,))
-    return mine, other
-
-
-def test_the_spool_sums_every_live_process(tmp_path):
-    mine, other = two_processes(tmp_path, os.getppid())
-    mine.counter("t_total", "Requests.").inc({"status": "200"}, 2)
-    other.counter("t_total", "Requests.").inc({"status": "200"}, 3)
-    other.counter("t_total", "Requests.").inc({"status": "404"})
-    other.histogram("t_seconds", "Times.").observe(0.5)
-    mine.histogram("t_seconds", "Times.").observe(2)
-    other.write_snapshot()
-    assert json.loads((tmp_path / f"{os.getppid()}.json").read_text())["pid"] == os.getppid()
-
-    counts = lines_of(mine, "t_total")
-    assert counts == {'t_total{status="200"}': "5", 't_total{status="404"}': "1"}
-    times = lines_of(mine, "t_seconds")
-    assert times['t_seconds_bucket{le="1"}'] == "1"
-    assert times['t_seconds_bucket{le="+Inf"}'] == "2"
-    assert times["t_seconds_count"] == "2"
-    assert "commentd_processes 2\n" in mine.render()
-    assert (tmp_path / f"{os.getpid()}.json").exists()  # rendering wrote its own snapshot
-    # and each side sees the same totals
-    assert lines_of(other, "t_total") == counts
-
-
-def test_an_exited_process_counts_are_kept(tmp_path):
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    dead_pid = int(dead.stdout)
-    mine, other = two_processes(tmp_path, dead_pid)
-    mine.counter("t_total", "Requests.").inc(amount=1)
-    other.counter("t_total", "Requests.").inc(amount=10)
-    other.write_snapshot()
-    assert lines_of(mine, "t_total") == {"t_total": "11"}
-    assert not (tmp_path / f"{dead_pid}.json").exists()  # folded into retired.json
-    assert (tmp_path / "retired.json").exists()
-    assert lines_of(mine, "t_total") == {"t_total": "11"}  # counted once, not again
-    assert "commentd_processes 1\n" in mine.render()
-
-
-SECOND_PROCESS = """
-import sys
+# Several processes: prometheus-client's multiprocess mode holds for the whole process once
+# it is on, so it runs in a process of its own, which forks workers as `serve --workers` does.
+WORKERS = """
+import json, os, sys, time
 from commentd.services import metrics
-metrics.use_spool(sys.argv[1])
-metrics.HTTP_REQUESTS.inc({"route": "/x", "method": "GET", "status": "200"}, 7)
-metrics.REGISTRY.write_snapshot()
-print("ready", flush=True)
-sys.stdin.read()
+
+metrics.use_directory(sys.argv[1])
+key = (("method", "GET"), ("route", "/x"), ("status", "200"))
+
+
+def worker(requests, stay):
+    metrics.HTTP_REQUESTS.add(key, requests)
+    metrics.HTTP_DURATION.observe_key(key[:2], 0.002)
+    os.write(stay[1], b"r")
+    os.read(stay[0], 1)  # until the parent says: render, and exit
+    sys.stdout.write(metrics.render().decode())
+    sys.stdout.flush()
+    os._exit(0)
+
+
+children = []
+for requests in (5, 7):
+    down, up = os.pipe(), os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        worker(requests, (down[0], up[1]))
+    assert os.read(up[0], 1) == b"r"
+    children.append((pid, down[1]))
+
+first, second = children
+os.write(first[1], b"x")  # the first worker renders and exits: a worker replaced
+os.waitpid(first[0], 0)
+metrics.process_ended(first[0])
+print("---", flush=True)
+os.write(second[1], b"x")  # the second renders what both counted
+os.waitpid(second[0], 0)
 """
 
 
-def test_a_real_second_process(tmp_path):
-    process = subprocess.Popen(
-        [sys.executable, "-c", SECOND_PROCESS, str(tmp_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+def test_several_processes_sum_in_the_directory(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", WORKERS, str(tmp_path)],
+        capture_output=True,
         text=True,
+        timeout=60,
+        check=True,
     )
-    try:
-        assert process.stdout.readline() == "ready\n"
-        mine = metrics.Registry()
-        mine.use_spool(tmp_path, writer=False)
-        mine.counter(metrics.HTTP_REQUESTS.name, "Requests.").inc(
-            {"route": "/x", "method": "GET", "status": "200"}
-        )
-        sample = 'commentd_http_requests_total{method="GET",route="/x",status="200"}'
-        assert lines_of(mine, metrics.HTTP_REQUESTS.name)[sample] == "8"
-    finally:
-        process.stdin.close()
-        process.wait(10)
-        process.stdout.close()
-    assert lines_of(mine, metrics.HTTP_REQUESTS.name)[sample] == "8"  # retired, still counted
-
-
-def test_a_forked_child_counts_from_zero():
-    registry = metrics.Registry()
-    counter = registry.counter("t_total", "Requests.")
-    counter.inc(amount=5)
-    registry.after_fork()  # what os.register_at_fork runs in the child
-    assert counter.value() == 0
-    assert registry.pid == os.getpid()
+    alone, together = done.stdout.split("---\n")
+    labels = frozenset({("method", "GET"), ("route", "/x"), ("status", "200")})
+    duration = "commentd_http_request_duration_seconds_count"
+    mine = samples(alone)
+    both = samples(together)
+    assert both[("commentd_http_requests_total", labels)] == 12  # the exited one's counts stay
+    assert both[(duration, frozenset({("method", "GET"), ("route", "/x")}))] == 2
+    assert mine[("commentd_processes", frozenset())] == 2  # both alive, the parent not counted
+    assert both[("commentd_processes", frozenset())] == 1  # the exited one is gone
+    assert both[("commentd_process_resident_memory_bytes", frozenset())] > 1024 * 1024
+    assert 1.5e9 < both[("commentd_process_start_time_seconds", frozenset())] <= time.time()
+    found = families(together)
+    assert found["commentd_http_requests"].type == "counter"
+    assert found["commentd_http_request_duration_seconds"].type == "histogram"
+    assert found["commentd_processes"].documentation == metrics.PROCESSES.help
+    assert any(path.name.startswith("counter_") for path in tmp_path.iterdir())
 
 
 def test_statsd_pushes_counters_with_a_stem(monkeypatch):
@@ -159,13 +166,42 @@ def test_statsd_pushes_counters_with_a_stem(monkeypatch):
         server.settimeout(10)
         client = metrics.StatsD(f"127.0.0.1:{server.getsockname()[1]}", "site", interval=0.01)
         monkeypatch.setattr(metrics, "_statsd", client)
-        metrics.Counter("t_total", "Votes.", statsd="votes").inc({"value": "up"})
-        metrics.Counter("t2_total", "Not pushed.").inc()
+        metrics.VOTES.inc({"value": "up"})
+        metrics.CACHE.inc({"result": "hit"})  # no StatsD stem: not pushed
         client.timing("request.api", 1.5)
         received: list[str] = []
         while len(received) < 2:
             received += server.recv(65536).decode().splitlines()
-    assert received == ["site.votes.up:1|c", "site.request.api:1.500|ms"]
+    assert received == ["site.votes.up:1|c", "site.request.api:1.500000|ms"]
+
+
+@pytest.mark.skipif(not socket.has_ipv6, reason="no IPv6")
+def test_statsd_over_ipv6():
+    try:
+        server = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        server.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no ::1 here")
+    with server:
+        server.settimeout(10)
+        client = metrics.StatsD(f"[::1]:{server.getsockname()[1]}", "six", interval=0.01)
+        client.count("requests.200", 3)
+        assert server.recv(65536).decode() == "six.requests.200:3|c"
+
+
+def test_packets_stay_under_the_limit():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.settimeout(10)
+        client = metrics.StatsD(f"127.0.0.1:{server.getsockname()[1]}", "p", interval=0.2)
+        for n in range(200):
+            client.count(f"requests.n{n:03}")
+        lines: list[str] = []
+        while len(lines) < 200:
+            packet = server.recv(65536)
+            assert len(packet) <= metrics.StatsD.MAX_PACKET
+            lines += packet.decode().splitlines()
+    assert lines == [f"p.requests.n{n:03}:1|c" for n in range(200)]
 
 
 # -- the outbox worker --------------------------------------------------------------------

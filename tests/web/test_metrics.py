@@ -8,6 +8,7 @@ import socket
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from commentd.services import metrics, outbox
 from commentd.storage.database import DatabaseUnavailable, connection, write_transaction
@@ -153,6 +154,103 @@ def test_database_errors_are_counted_where_503_is_made(serve, make_app, config):
     res = client.get("/test-database-down")
     assert (res.status, res.error_code) == (503, "unavailable")
     assert value(scrape(client), "commentd_database_errors_total") - before == 1
+
+
+# Every family /metrics shows: (type, HELP, the label names of each of its samples), as
+# prometheus-client's parser reads them (a counter's family name has no ``_total``).
+FAMILIES = {
+    "commentd_cache": (
+        "counter",
+        "Thread reads and counts by how they were answered: hit, miss or not_modified.",
+        {"commentd_cache_total": ("result",)},
+    ),
+    "commentd_comments_created": (
+        "counter",
+        "New comments stored, by the status they got.",
+        {"commentd_comments_created_total": ("status",)},
+    ),
+    "commentd_database_errors": (
+        "counter",
+        "Requests that failed because the database did.",
+        {"commentd_database_errors_total": ()},
+    ),
+    "commentd_http_request_duration_seconds": (
+        "histogram",
+        "Time to answer an HTTP request, by route rule and method.",
+        {
+            f"{DURATION}_bucket": ("le", "method", "route"),
+            f"{DURATION}_count": ("method", "route"),
+            f"{DURATION}_sum": ("method", "route"),
+        },
+    ),
+    "commentd_http_requests": (
+        "counter",
+        "HTTP requests answered, by route rule (unmatched when none), method and status.",
+        {REQUESTS: ("method", "route", "status")},
+    ),
+    "commentd_outbox_messages": (
+        "gauge",
+        "Outbox messages by status (pending ones are the queue), read from the database.",
+        {"commentd_outbox_messages": ("status",)},
+    ),
+    "commentd_outbox": (
+        "counter",
+        "Mail and webhook deliveries, by kind and outcome (sent, failed).",
+        {"commentd_outbox_total": ("kind", "outcome")},
+    ),
+    "commentd_votes": (
+        "counter",
+        "Votes cast, changed or withdrawn.",
+        {"commentd_votes_total": ("value",)},
+    ),
+    "commentd_processes": (
+        "gauge",
+        "Processes serving this site that report metrics.",
+        {"commentd_processes": ()},
+    ),
+    "commentd_process_start_time_seconds": (
+        "gauge",
+        "When the oldest process started (Unix).",
+        {"commentd_process_start_time_seconds": ()},
+    ),
+    "commentd_process_resident_memory_bytes": (
+        "gauge",
+        "Resident memory, all processes.",
+        {"commentd_process_resident_memory_bytes": ()},
+    ),
+}
+
+
+def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, config):
+    """The exposition after a request of every kind, read by prometheus-client's parser."""
+    app = make_app(config)
+
+    @app.get("/test-database-down")
+    def down() -> dict:
+        raise DatabaseUnavailable("gone")
+
+    client = serve(app)
+    assert client.thread("/pinned/").status == 200
+    assert client.thread("/pinned/").status == 200  # from the response cache
+    cid = client.post_comment("/pinned/", text="counted").json["comment"]["id"]
+    Comment.update(voter="someone-else").execute()
+    assert client.post(f"/api/comments/{cid}/vote", {"value": 1}).status == 200
+    assert client.get("/test-database-down").status == 503
+    with connection(), write_transaction():
+        outbox.enqueue("email", "r@example.com", {})
+    with connection():
+        assert outbox.Worker(config, handlers={"email": lambda r, p: None}).run_once() == 1
+    res = client.get("/metrics")
+    assert res.status == 200
+    found = {
+        family.name: (
+            family.type,
+            family.documentation,
+            {s.name: tuple(sorted(s.labels)) for s in family.samples},
+        )
+        for family in text_string_to_metric_families(res.raw.decode())
+    }
+    assert found == FAMILIES
 
 
 # -- access -------------------------------------------------------------------------------
