@@ -8,7 +8,8 @@ started on a fresh SQLite file with realistic data, then driven by wrk (when ins
 Python load generator, slower, so read the ratios) for each case:
 
 - GET a 50-comment thread, plain and with ``Accept-Encoding: gzip`` (as browsers send it),
-  each also with ``If-None-Match`` (304); counts of 20 uris;
+  each also with ``If-None-Match`` (304); the same thread as the HTML fragment
+  (``/html/thread``), plain and gzipped; counts of 20 uris;
   POST new comments (16 clients); a 95/5 read/write mix;
 - GET the same 10-comment thread on a 1,000-comment database and on a 1,000,000-comment
   database in 100,000 threads (``--no-big`` skips it: building it takes a minute);
@@ -498,6 +499,7 @@ def main() -> None:
 
 
 THREAD = "/api/comments?uri=/bench/"
+FRAGMENT = "/html/thread?uri=/bench/"
 GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
 
 
@@ -528,6 +530,8 @@ def sqlite_cases(load: Load, bench: Paired, work: Path, notes: list[str]) -> Non
                 "commentd GET thread, gzip, 304",
                 lambda: load.get(port, THREAD, {**GZIP, "If-None-Match": gzip_etag}),
             )
+        bench.run("commentd GET thread as HTML", lambda: load.get(port, FRAGMENT))
+        bench.run("commentd GET thread as HTML, gzip", lambda: load.get(port, FRAGMENT, GZIP))
         if etag:
             bench.run(
                 "commentd GET thread, 304",
