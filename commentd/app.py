@@ -49,7 +49,7 @@ def create_app(config: Config) -> bottle.Bottle:
     html.register(app, services, reads)
     links.register(app, site)
     admin.register(app, site, limiter, services.addresses)
-    pages.register(app)
+    pages.register(app, reads)
     # the fast path inside the metrics: its answers are counted and logged like any other
     metrics.install(
         app, config, services.addresses, fastpath.wrap(app, reads, origins, Compressor(app.wsgi))

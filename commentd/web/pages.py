@@ -10,11 +10,13 @@ and other versions, are cached for an hour.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import bottle
 
 from commentd.version import __version__
 from commentd.web.assets import Assets
+from commentd.web.caching import ReadCache
 from commentd.web.scope import SECURITY_HEADERS
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -24,7 +26,11 @@ VERSIONED_CACHE_CONTROL = "public, max-age=31536000, immutable"
 FILENAME = "<filename:re:[A-Za-z0-9_-]+[.][a-z]+>"
 
 
-def register(app: bottle.Bottle) -> None:
+DEMO_URI = "/demo/"
+DEMO_SLOT = b"<!--commentd-thread-->"
+
+
+def register(app: bottle.Bottle, reads: ReadCache) -> None:
     """Serve the demo page, the embed's files and the files in ``commentd/static``."""
     files, embed_files, translations = (
         Assets(STATIC_DIR),
@@ -34,7 +40,14 @@ def register(app: bottle.Bottle) -> None:
 
     @app.get("/")
     def demo() -> bottle.HTTPResponse:
-        return _secured(files.response("demo.html"))
+        """The demo post, its thread rendered into the page: it works without JavaScript."""
+        page = files.get("demo.html")
+        if page is None:
+            return bottle.HTTPError(404, "File does not exist.")
+        thread = reads.html_thread({"QUERY_STRING": urlencode({"uri": DEMO_URI})}).body
+        body = page.body.plain.replace(DEMO_SLOT, thread, 1)
+        headers = {"Content-Type": page.content_type, "Cache-Control": "no-cache"}
+        return _secured(bottle.HTTPResponse(body, headers=headers))
 
     @app.get(f"/static/{FILENAME}")
     def static(filename: str) -> bottle.HTTPResponse:

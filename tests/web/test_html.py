@@ -288,10 +288,10 @@ def test_replies_and_notify_go_through_the_same_checks(client):
         assert Comment.get(Comment.text == "reply").parent_id == parent
     res = post_form(client, {"uri": "/post/", "text": "orphan", "parent": "999999"})
     assert res.status == 409  # as the JSON API answers it
-    assert "The comment replied to is not in this thread." in res.raw.decode()
+    assert "The comment you are replying to no longer exists." in res.raw.decode()
     res = post_form(client, {"uri": "/post/", "text": "x", "notify": "1"})
     assert res.status == 400  # replies are notified to an email only
-    assert "Replies can only be notified to an email address." in res.raw.decode()
+    assert "Enter your email address to be notified of replies." in res.raw.decode()
 
 
 def test_a_refusal_is_a_page_in_the_readers_language_that_keeps_what_they_typed(client):
