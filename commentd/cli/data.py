@@ -13,7 +13,10 @@ from commentd.errors import CommentdError
 from commentd.services.backup import backup as backup_database
 from commentd.services.export import ExportCounts, lines
 from commentd.services.importers import FORMATS, Importer
+from commentd.services.thread_files import write_thread_files
+from commentd.services.threads import ThreadService
 from commentd.storage.database import connection
+from commentd.web.static_site import THREAD_FORMATS, thread_renderer
 
 
 @click.command("import")
@@ -75,11 +78,36 @@ def import_command(
 @click.command("export")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @CONFIG_OPTION
-def export_command(file: Path | None, config_path: str | None) -> None:
-    """Write everything (threads, comments, votes, settings; no secrets) as JSON Lines.
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("jsonl", *THREAD_FORMATS)),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: everything, to FILE or standard output; html and json-threads: one file per "
+    "thread in --out, for static sites.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder for --format html or json-threads.",
+)
+@click.option("--lang", default="en", show_default=True, help="The language of html files.")
+def export_command(
+    file: Path | None, config_path: str | None, fmt: str, out: Path | None, lang: str
+) -> None:
+    """Write everything (threads, comments, votes, settings; no secrets) as JSON Lines, or
+    each thread as a file for a static site (only the threads changed since the last run).
 
-    Without FILE, the export goes to standard output.
+    Without FILE, the JSON Lines export goes to standard output.
     """
+    if fmt != "jsonl":
+        if out is None or file is not None:
+            raise click.UsageError(f"--format {fmt} writes to a folder: give --out DIR, no FILE.")
+        _export_threads(config_path, fmt, out, lang)
+        return
+    if out is not None:
+        raise click.UsageError("--out is for --format html or json-threads.")
     open_site_for(config_path)
     counts = ExportCounts()
     with connection():
@@ -99,6 +127,23 @@ def export_command(file: Path | None, config_path: str | None) -> None:
         f"exported {counts.threads} threads, {counts.comments} comments, {counts.votes} votes",
         err=True,
     )
+
+
+def _export_threads(config_path: str | None, fmt: str, out: Path, lang: str) -> None:
+    site = open_site_for(config_path)
+    filename, stamp, render = thread_renderer(site, fmt, lang)
+    with connection():
+        try:
+            done = write_thread_files(out, filename, stamp, ThreadService(site.config), render)
+        except CommentdError as exc:
+            raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"wrote {done.written} threads, {done.unchanged} unchanged, {done.removed} removed "
+        f"({fmt}, {out})",
+        err=True,
+    )
+    for uri in done.skipped:
+        click.echo(f"skipped {uri!r}: another thread's uri maps to the same file", err=True)
 
 
 @click.command("backup")
