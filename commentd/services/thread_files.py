@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from commentd.errors import CommentdError
@@ -96,11 +97,7 @@ def write_thread_files(
 
 
 def _update(
-    out: Path,
-    filename: str,
-    stamp: str,
-    threads: ThreadService,
-    render: Callable[[ThreadPage], bytes],
+    out: Path, filename: str, stamp: str, threads: ThreadService, render: Any
 ) -> ThreadFiles:
     before = _read_manifest(out)
     kept = before.get("threads", {}) if before.get("stamp") == stamp else {}

@@ -39,7 +39,7 @@ trap cleanup EXIT
 
 fail() {
   echo "SMOKE FAILED (${COMMAND[*]}): $*" >&2
-  for log in serve.log; do [[ -f $log ]] && sed 's/^/  | /' "$log" >&2; done
+  if [[ -f serve.log ]]; then sed "s/^/  | /" serve.log >&2; fi
   exit 1
 }
 commentd() { "${COMMAND[@]}" "$@"; }
