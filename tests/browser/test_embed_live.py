@@ -136,30 +136,30 @@ def test_polls_are_conditional_and_back_off_while_nothing_changes(site, page, co
         assert read.all_headers().get("if-none-match") == etag
         assert read.response().status == 304
 
-    starts = read_starts(page)
+    starts = read_starts(page)[1:]  # the polls, after the first load
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert gaps[-1] > 3 * gaps[0], gaps  # 0.2 s at first, then x1.5 each time, jittered
+    assert gaps[-1] > 3 * gaps[0], gaps  # 0.3 s after the first poll, then x1.5, jittered
     assert max(gaps) < 2400 * 1.2 + 500, gaps  # capped
     no_page_errors(page)
 
 
 def test_no_polling_while_the_tab_is_hidden(site, page, context):
-    s = one_comment_page(site, page, "1")
-    page.wait_for_timeout(1500)
+    s = one_comment_page(site, page, "2")
+    page.wait_for_timeout(2500)
     assert len(polls(context)) >= 2
 
     set_hidden(page, True)
     page.wait_for_timeout(300)  # a read already under way may finish
     count = len(polls(context))
     s.comment(text="Posted while nobody looks")
-    page.wait_for_timeout(3000)
+    page.wait_for_timeout(5000)  # visible, it would have asked within 2 x 1.5 x 1.2 s
     assert len(polls(context)) == count
     expect(page.locator("button.cd-news")).to_be_hidden()
 
     started = time.monotonic()
     set_hidden(page, False)  # one check at once, not after the interval
     expect(page.locator("button.cd-news")).to_have_text("1 new comment, show it")
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 1.5  # not after the interval (2 s, then more)
     assert len(polls(context)) == count + 1
     no_page_errors(page)
 
