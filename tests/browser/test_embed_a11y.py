@@ -1,5 +1,6 @@
 """Accessibility: axe-core finds no violation in a full thread (comments, nested replies, your
-own comment with its edit controls, a vote, an open reply form and the main composer), in the
+own comment with its edit controls, a vote, new comments shown by the live updates and the
+"N new comments" button, an open reply form and the main composer), in the
 light and the dark theme. Full-page screenshots of both go to ``test-output/screenshots/``.
 
 axe-core is a test fixture installed by ``npm ci --prefix tests/browser``; it works across the
@@ -60,7 +61,7 @@ def test_thread_has_no_axe_violations(site, page, theme):
     s = site()
     ids = build_thread(s)
     style = DARK_PAGE if theme == "dark" else ""
-    page.goto(s.add_page(body=embed(theme=theme), style=style))
+    page.goto(s.add_page(body=embed(theme=theme, poll="0.3"), style=style))
     wait_thread(page, 5)
 
     form = page.locator("form.cd-composer.cd-main")
@@ -73,6 +74,11 @@ def test_thread_has_no_axe_violations(site, page, theme):
     expect(page.locator(f"#c{ids['long']} button.cd-like")).to_have_attribute(
         "aria-pressed", "true"
     )
+    s.comment(text="A comment that arrived while the page was open.", author="Eve")
+    page.locator("button.cd-news").click()
+    expect(page.locator("article.cd-comment.cd-fresh")).to_have_count(1)
+    s.comment(text="And another one.", author="Fay")
+    expect(page.locator("button.cd-news")).to_be_visible()
     page.locator(f"#c{ids['first']} button.cd-reply").first.click()
     expect(page.locator("form.cd-composer.cd-reply-form")).to_be_visible()
     form.locator("textarea[name=text]").fill("A draft in the main composer.")

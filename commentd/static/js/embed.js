@@ -8,6 +8,7 @@ const LANGS = "en de fr es it pt nl ru ja zh pl".split(" ");
 const K = { id: "commentd:identity", tok: "commentd:tokens", vote: "commentd:votes", pend: "commentd:pending" };
 const EN = {
   comments: { one: "{n} comment", other: "{n} comments" },
+  new_comments: { one: "{n} new comment, show it", other: "{n} new comments, show them" },
   title_label: "Comments",
   write: "Your comment (Markdown)",
   name: "Name", email: "Email", website: "Website",
@@ -106,19 +107,23 @@ const identicon = hash => {
   return s;
 };
 
-const api = async (path, { method = "GET", body, token, key, signal } = {}) => {
+// With etag (even ""), the HTTP cache is bypassed and a 304 is null: see the live updates.
+const api = async (path, { method = "GET", body, token, key, signal, etag } = {}) => {
   const headers = {};
+  if (etag) headers["If-None-Match"] = etag;
   if (body) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = "Bearer " + token;
   if (key) headers["Idempotency-Key"] = key;
   let r;
   try {
-    r = await fetch(new URL(path, API), { method, headers, body: body && JSON.stringify(body), credentials: "omit", signal });
+    r = await fetch(new URL(path, API), { method, headers, body: body && JSON.stringify(body), credentials: "omit", signal, cache: etag == null ? "default" : "no-store" });
   } catch (e) {
     throw e.name === "AbortError" ? e : { code: "network" };
   }
+  if (r.status === 304) return null;
   const j = await r.json().catch(() => ({}));
   if (!r.ok) throw j.error || { code: "http_" + r.status };
+  j.etag = r.headers.get("ETag");
   return j;
 };
 
@@ -181,7 +186,7 @@ function mount(el, o = {}) {
   // Intl objects are made now, while the network is busy: their first use is slow.
   const S = {}, t = translator(S, lang), rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
-  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, tk = {}, vt = {}, cfg, mod, root, thread, more, live, heading;
+  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, tk = {}, vt = {}, cfg, mod, root, thread, more, live, heading, news;
   const names = new Map();
   const uid = () => `cd${no}-${++ids}`;
   const $ = id => sr.getElementById("c" + id);
@@ -382,6 +387,7 @@ function mount(el, o = {}) {
         togglePreview(f);
         const a = add(c);
         if (c.status === "approved") total++, setTitle();
+        mark();
         say(t(c.status === "pending" ? "pending" : "posted"));
         if (f.cdParent) {
           closeReply(f);
@@ -473,6 +479,7 @@ function mount(el, o = {}) {
     if (cursor) q.set("cursor", cursor);
     const r = await api("comments?" + q, { signal });
     if (g !== gen) throw Object.assign(new Error("stale page"), { name: "AbortError" });
+    if (!cursor) etag = r.etag, last = r; // the first page is what live updates watch
     cursor = r.cursor;
     total = r.thread.total;
     locked = r.thread.locked;
@@ -493,6 +500,57 @@ function mount(el, o = {}) {
     thread.replaceChildren();
     render(list);
     showPending();
+    mark();
+  };
+
+  // Live updates: the first page is asked for again with If-None-Match, every `poll` seconds
+  // (jittered), backing off to 12 times that while nothing changes, never while the tab is hidden.
+  const every = (o.poll ?? d.poll ?? 25) * 1e3;
+  let etag, last, wait = every, pt, runs = 0, shown = 0;
+  // New: approved comments of the last first page that the thread does not show (ours it does).
+  const fresh = (l = last?.comments || []) => l.reduce((n, c) => n + (!$(c.id) && c.status === "approved") + fresh(c.replies || []), 0);
+  const mark = () => {
+    const n = fresh();
+    news.hidden = !n;
+    news.textContent = t("new_comments", { n });
+    if (n && n !== shown) say(news.textContent);
+    shown = n;
+  };
+  const poll = async () => {
+    clearTimeout(pt);
+    const me = ++runs, g = gen;
+    if (document.visibilityState === "hidden") return;
+    try {
+      const r = await api("comments?" + new URLSearchParams({ uri, sort }), { etag: etag || "", signal });
+      wait = r ? every : Math.min(wait * 1.5, every * 12);
+      if (r && g === gen) etag = r.etag, last = r, mark();
+    } catch (e) {
+      if (e.name === "AbortError") return;
+      wait = Math.min(wait * 2, every * 12);
+    }
+    if (me === runs) pt = setTimeout(poll, wait * (0.8 + Math.random() * 0.4));
+  };
+  // Each new comment goes where the server puts it: before its next sibling shown, or last.
+  // What the reader looks at stays put; focus goes to the first new comment.
+  const showNew = () => {
+    const top = thread.getBoundingClientRect().top < 0 && [...thread.querySelectorAll("article"), live].find(a => a.getBoundingClientRect().top >= 0);
+    const y = top && top.getBoundingClientRect().top, added = [];
+    const walk = (l, pid, depth) => l.forEach((c, i) => {
+      if ($(c.id)) return walk(c.replies || [], c.id, depth + 1);
+      const box = pid ? repliesOf($(pid)) : thread;
+      box.insertBefore(added[added.push(node(c, depth, pid)) - 1], l.slice(i + 1).map(x => $(x.id)).find(x => x?.parentNode === box) || null);
+    });
+    tk = tokens();
+    vt = load(K.vote);
+    walk(last.comments, null, 1);
+    sr.querySelector(".cd-empty")?.remove();
+    total = last.thread.total;
+    setTitle();
+    titles();
+    if (top) scrollBy(0, top.getBoundingClientRect().top - y);
+    for (const a of added) a.classList.add("cd-fresh"), (a.tabIndex = -1);
+    added[0]?.focus({ preventScroll: true });
+    mark();
   };
   const loadMore = () => busy(more, t("loading"), async () => render(await page()));
   const go = async (id, focus) => {
@@ -541,6 +599,7 @@ function mount(el, o = {}) {
     thread = h("div", { class: "cd-thread" });
     more = h("button", { type: "button", class: "cd-more", hidden: true }, t("load_more"));
     live = h("div", { class: "cd-live cd-sr", "aria-live": "polite" });
+    news = h("button", { type: "button", class: "cd-news", hidden: true });
     root = h("section", { class: "cd-root", lang, "aria-label": t("title_label") }, heading);
     setTheme();
     mq.addEventListener("change", setTheme, on);
@@ -550,7 +609,7 @@ function mount(el, o = {}) {
     const main = composer();
     root.append(main, h("div", { class: "cd-bar" }, h("label", { for: sid }, t("sort_label")),
       h("select", { id: sid, class: "cd-sort" }, ...["oldest", "newest", "top"].map(v => h("option", { value: v, selected: v === sort }, t("sort_" + v))))),
-    thread, more, live);
+    h("div", { class: "cd-newsbar" }, news), thread, more, live);
     sr.append(root);
     let list;
     try {
@@ -565,6 +624,11 @@ function mount(el, o = {}) {
     const timer = setInterval(tick, 3e4);
     signal.addEventListener("abort", () => clearInterval(timer));
     addEventListener("hashchange", () => hashId() && go(hashId(), true), on);
+    if (every > 0) {
+      document.addEventListener("visibilitychange", () => { wait = every; poll(); }, on);
+      signal.addEventListener("abort", () => clearTimeout(pt));
+      pt = setTimeout(poll, every);
+    }
     if (hashId()) go(hashId());
   };
 
@@ -598,6 +662,7 @@ function mount(el, o = {}) {
     else if (c.contains("cd-edit")) edit(a, b);
     else if (c.contains("cd-delete")) remove(a);
     else if (c.contains("cd-more")) loadMore().catch(sayErr);
+    else if (c.contains("cd-news")) showNew();
     else if (c.contains("cd-retry")) mount(el, o);
   }, on);
   sr.addEventListener("submit", e => {
