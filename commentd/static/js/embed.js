@@ -182,7 +182,10 @@ function mount(el, o = {}) {
   let sort = ["oldest", "newest", "top"].includes(o.sort || d.sort) ? o.sort || d.sort : "oldest";
   const sr = el.shadowRoot || el.attachShadow({ mode: "open" });
   const css = h("link", { rel: "stylesheet", href: new URL("embed.css", JS), crossorigin: "anonymous" });
-  sr.replaceChildren(css);
+  // A thread the page already holds (GET /html/thread, put there by the blog) stays on screen
+  // through a slot until the interactive one is drawn, then makes way without moving the page.
+  const pre = el.querySelector(":scope>.commentd-thread"), slot = h("slot");
+  sr.replaceChildren(css, ...(pre ? [slot] : []));
   // Intl objects are made now, while the network is busy: their first use is slow.
   const S = {}, t = translator(S, lang), rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
@@ -194,6 +197,25 @@ function mount(el, o = {}) {
   const err = e => {
     const k = "error_" + (ALIAS[e.code] || e.code);
     return t(k in S ? k : "error_generic");
+  };
+  // The server's thread gives way to ours; the comment the reader was at stays where it was.
+  const takeOver = () => {
+    const as = [...pre.querySelectorAll("article[id^=c]")], at = as.find(a => a.getBoundingClientRect().top >= 0) || as.findLast(a => a.getBoundingClientRect().top < 0);
+    const edge = () => el.getBoundingClientRect().bottom, before = at ? at.getBoundingClientRect().top : edge();
+    slot.remove();
+    root.hidden = false;
+    if (before >= innerHeight) return; // all that changed is below the reader
+    const now = at && $(at.id.slice(1)), cs = [...thread.children];
+    // Comments off screen have estimated heights (content-visibility) until drawn: drawn once
+    // here (their heights are then remembered), the place is set, and set again as it settles.
+    for (const c of cs) c.style.contentVisibility = "visible";
+    const keep = (n = 2) => {
+      const d = (now ? now.getBoundingClientRect().top : at ? before : edge()) - before;
+      if (d) scrollBy(0, d);
+      if (n) requestAnimationFrame(() => keep(n - 1));
+      else for (const c of cs) c.style.contentVisibility = "";
+    };
+    keep();
   };
   const sayErr = e => e.name !== "AbortError" && say(err(e));
   const setTitle = () => (heading.textContent = t("comments", { n: total }));
@@ -610,6 +632,7 @@ function mount(el, o = {}) {
     root.append(main, h("div", { class: "cd-bar" }, h("label", { for: sid }, t("sort_label")),
       h("select", { id: sid, class: "cd-sort" }, ...["oldest", "newest", "top"].map(v => h("option", { value: v, selected: v === sort }, t("sort_" + v))))),
     h("div", { class: "cd-newsbar" }, news), thread, more, live);
+    root.hidden = !!pre;
     sr.append(root);
     let list;
     try {
@@ -621,6 +644,7 @@ function mount(el, o = {}) {
     }
     if (locked) main.replaceWith(h("p", { class: "cd-note" }, t("locked")));
     show(list);
+    if (pre) takeOver();
     const timer = setInterval(tick, 3e4);
     signal.addEventListener("abort", () => clearInterval(timer));
     addEventListener("hashchange", () => hashId() && go(hashId(), true), on);
