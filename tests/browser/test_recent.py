@@ -51,3 +51,14 @@ def test_recent_js_is_at_most_2_kb_on_the_wire(site, page, context):
     assert encoding == "gzip"
     assert size <= RECENT_BUDGET
     no_page_errors(page)
+
+
+def test_the_embed_links_to_its_thread_feed(site, page):
+    s = site()
+    s.comment("/post/?a=1&b=2", text="one")
+    page.goto(s.add_page("/post/", body='<div id="commentd" data-uri="/post/?a=1&amp;b=2"></div>'))
+    link = page.locator("#commentd").get_by_role("link", name="Comments feed")
+    expect(link).to_have_attribute(
+        "href", f"{s.api_origin}/feed/thread.atom?uri=%2Fpost%2F%3Fa%3D1%26b%3D2"
+    )
+    no_page_errors(page)
