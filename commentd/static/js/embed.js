@@ -28,7 +28,7 @@ const EN = {
   locked: "Comments are closed.",
   load_more: "Load more comments", loading: "Loading…", retry: "Try again",
   sort_label: "Sort by", sort_oldest: "Oldest", sort_newest: "Newest", sort_top: "Top",
-  like: "Like", dislike: "Dislike", anonymous: "Anonymous",
+  like: "Like", dislike: "Dislike", anonymous: "Anonymous", feed: "Comments feed",
   remaining: { one: "{n} min left", other: "{n} min left" },
   just_now: "just now",
   markdown_help: "Formatting help",
@@ -622,7 +622,9 @@ function mount(el, o = {}) {
     more = h("button", { type: "button", class: "cd-more", hidden: true }, t("load_more"));
     live = h("div", { class: "cd-live cd-sr", "aria-live": "polite" });
     news = h("button", { type: "button", class: "cd-news", hidden: true });
-    root = h("section", { class: "cd-root", lang, "aria-label": t("title_label") }, heading);
+    // The thread's Atom feed, in the header beside the title.
+    const feed = h("a", { class: "cd-feed", type: "application/atom+xml", href: new URL("../feed/thread.atom?uri=" + encodeURIComponent(uri), JS) }, t("feed"));
+    root = h("section", { class: "cd-root", lang, "aria-label": t("title_label") }, heading, feed);
     setTheme();
     mq.addEventListener("change", setTheme, on);
     const watch = new MutationObserver(setTheme); // the page may switch data-theme at any time
