@@ -131,7 +131,7 @@ class EditToken:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
-@schemathesis.hook("before_call").apply_to(method="GET", path="/api/comments")
+@schemathesis.hook("before_call").apply_to(method="GET", path_regex="^/(api/comments|html/thread)$")
 def server_made_cursor(context, case, kwargs) -> None:
     cursor = (case.query or {}).get("cursor")
     if isinstance(cursor, str) and 0 < len(cursor) <= 400:
