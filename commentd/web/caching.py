@@ -233,9 +233,15 @@ class ReadCache:
         query, lang = self._html_queries.get(raw, lambda: self._html_query(environ))
 
         def render() -> bytes:
+            # the JSON page's tag from a version no newer than what is read after it: a tag
+            # never vouches for content the fragment lacks
+            state = self.threads.version_of(query.uri)
             data = self.present.thread_page(self.threads.read(query))
+            json_tag = self._tags.get(
+                key := self._page_key(("thread",), query, state), lambda: self._tag_pair(key)
+            )[0]
             options = {"sort": query.sort, "limit": query.limit}
-            return self.fragments.thread(data, options, lang).encode()
+            return self.fragments.thread(data, options, lang, json_tag).encode()
 
         return self._page(environ, ("html", lang), query, render, HTML)
 
@@ -250,11 +256,16 @@ class ReadCache:
         """A thread page in one of its shapes (``kind``), keyed by the thread's version."""
         state = self.threads.version_of(query.uri)
         page = (query.sort, query.limit, query.cursor)
-        key = (*kind, query.uri, state.thread_id, state.version, state.closed, *page)
+        key = self._page_key(kind, query, state)
         # A comment written between the version lookup and the read shows in the page while
         # its key still names the version before it. Harmless: the next lookup sees the new
         # version, misses this entry and renders again; a body is never older than its key.
         return self.answer(environ, key, (*kind, query.uri, *page), render, content_type)
+
+    @staticmethod
+    def _page_key(kind: tuple, query: PageQuery, state: Any) -> tuple:
+        page = (query.sort, query.limit, query.cursor)
+        return (*kind, query.uri, state.thread_id, state.version, state.closed, *page)
 
     def _html_query(self, environ: dict) -> tuple[PageQuery, str]:
         return self._thread_query(environ), language(inputs.one(inputs.query(environ), "lang"))

@@ -42,16 +42,25 @@ class FragmentRenderer:
         self.public = config.public_url
         self.notify = config.mail.enabled and config.mail.reply_notifications
 
-    def thread(self, data: dict[str, Any], query: dict[str, Any], lang: str) -> str:
+    def thread(
+        self, data: dict[str, Any], query: dict[str, Any], lang: str, json_tag: str = ""
+    ) -> str:
         """The fragment for a thread page in its JSON shape (``Presenter.thread_page``);
-        ``query`` holds the read's ``sort`` and ``limit``, for the next page's link."""
+        ``query`` holds the read's ``sort`` and ``limit``, for the next page's link;
+        ``json_tag`` is the ETag of the same page as JSON, with which the embed asks whether
+        the fragment is still current (and builds its thread from it when it is)."""
         t = translator(lang)
         thread = data["thread"]
         uri = thread["uri"]
         feed = f"{self.public}/feed/thread.atom?{urlencode({'uri': uri})}"
+        state = f' data-total="{int(thread["total"])}" data-cursor="{_e(data["cursor"] or "")}"'
+        if thread["locked"]:
+            state += ' data-locked=""'
+        if json_tag:
+            state += f' data-etag="{_e(json_tag)}"'
         parts = [
             f'<section class="commentd-thread" id="commentd-thread" lang="{_e(lang)}"'
-            f' data-uri="{_e(uri)}" aria-labelledby="commentd-heading">',
+            f' data-uri="{_e(uri)}"{state} aria-labelledby="commentd-heading">',
             f"<style>{STYLE}</style>",
             f'<link rel="alternate" type="application/atom+xml" href="{_e(feed)}">',
             f'<h2 id="commentd-heading">{_e(t("title_label"))} ({int(thread["total"])})</h2>',
@@ -75,7 +84,10 @@ class FragmentRenderer:
         link = permalink(self.config, uri, cid)
         scope = 'itemscope itemtype="https://schema.org/Comment"'
         prop = "" if top else ' itemprop="comment"'
-        lines = [f'<article id="c{cid}" class="cd-comment h-cite p-comment"{prop} {scope}>']
+        lines = [
+            f'<article id="c{cid}" class="cd-comment h-cite p-comment"{prop} {scope}'
+            f"{self._state(node)}>"
+        ]
         if node["status"] == "deleted":
             lines.append(f'<p class="cd-deleted">{_e(t("deleted"))}</p>')
         else:
@@ -89,6 +101,24 @@ class FragmentRenderer:
             lines.append("</div>")
         lines.append("</article>")
         return "\n".join(lines)
+
+    @staticmethod
+    def _state(node: dict[str, Any]) -> str:
+        """What the embed needs beyond the markup to draw the comment: ``data-*`` values."""
+        values = {
+            "parent": node["parent"],
+            "status": node["status"],
+            "author": node["author"],
+            "website": node["website"],
+            "avatar": node["avatar"],
+            "gravatar": node["gravatar"],
+            "created": node["created"],
+            "modified": node["modified"],
+            "likes": node["likes"],
+            "dislikes": node["dislikes"],
+            "pinned": "1" if node["pinned"] else None,
+        }
+        return "".join(f' data-{k}="{_e(v)}"' for k, v in values.items() if v not in (None, ""))
 
     def _header(self, node: dict[str, Any], link: str, t: Callable[..., str]) -> Iterator[str]:
         person = 'itemprop="author" itemscope itemtype="https://schema.org/Person"'

@@ -79,3 +79,46 @@ def test_without_the_api_the_fragment_stays(site, page):
     page.wait_for_function("() => document.querySelector('#commentd').shadowRoot !== null")
     page.wait_for_timeout(300)
     expect(page.locator(f"#commentd-thread #c{ids[1]}")).to_be_visible()
+
+
+def thread_reads(context) -> list[int]:
+    return [
+        r.response().status
+        for r in context.requests
+        if "/api/comments?" in r.url and r.response() is not None
+    ]
+
+
+def test_a_current_fragment_is_not_downloaded_again(site, page, context):
+    s = site()
+    ada = s.comment("/post/", text="Hello *there*", author="Ada", website="https://ada.example")
+    s.comment("/post/", text="A reply", author="Bob", parent=ada["id"])
+    fragment = s.api.get("/html/thread", query={"uri": "/post/"}).raw.decode()
+    body = f'<div id="commentd" data-uri="/post/" data-poll="0">{fragment}</div>'
+    page.goto(s.add_page("/post/", body=body))
+    shown = page.locator("#commentd article.cd-comment >> visible=true")
+    expect(shown).to_have_count(2)
+    expect(page.locator("#commentd-thread")).to_be_hidden()
+    assert thread_reads(context) == [304]  # asked whether it is current; no body came
+    first = shown.first
+    expect(first.locator(".cd-body em")).to_have_text("there")
+    expect(first.locator("a.cd-author")).to_have_attribute("href", "https://ada.example")
+    expect(shown.nth(1).locator(".cd-body")).to_have_text("A reply")
+    expect(page.locator("#commentd h2.cd-title")).to_contain_text("2")
+    first.locator(":scope > footer button.cd-reply").click()  # the thread built from the page works
+    expect(first.locator(":scope > .cd-reply-form textarea")).to_be_focused()
+    no_page_errors(page)
+
+
+def test_a_stale_fragment_is_replaced_by_the_current_thread(site, page, context):
+    s = site()
+    s.comment("/post/", text="Old one")
+    fragment = s.api.get("/html/thread", query={"uri": "/post/"}).raw.decode()
+    s.comment("/post/", text="Written after the page was built")
+    body = f'<div id="commentd" data-uri="/post/" data-poll="0">{fragment}</div>'
+    page.goto(s.add_page("/post/", body=body))
+    shown = page.locator("#commentd article.cd-comment >> visible=true")
+    expect(shown).to_have_count(2)
+    expect(shown.nth(1).locator(".cd-body")).to_have_text("Written after the page was built")
+    assert thread_reads(context) == [200]
+    no_page_errors(page)
