@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from commentd.errors import CommentdError
@@ -26,6 +25,7 @@ from commentd.services.threads import PageQuery, ThreadPage, ThreadService
 from commentd.storage.models import Thread
 
 MANIFEST = ".commentd-export.json"
+Render = Callable[[ThreadPage], bytes]  # a thread page -> the bytes of its file
 MAX_SEGMENT = 200  # bytes; file systems allow 255
 UNSAFE = frozenset('/\\?*:<>|"%')
 
@@ -86,7 +86,7 @@ def write_thread_files(
     filename: str,
     stamp: str,
     threads: ThreadService,
-    render: Callable[[ThreadPage], bytes],
+    render: Render,
 ) -> ThreadFiles:
     """Bring ``out`` up to date: ``<folder_of(uri)>/<filename>`` for every thread."""
     try:
@@ -97,7 +97,7 @@ def write_thread_files(
 
 
 def _update(
-    out: Path, filename: str, stamp: str, threads: ThreadService, render: Any
+    out: Path, filename: str, stamp: str, threads: ThreadService, render: Render
 ) -> ThreadFiles:
     before = _read_manifest(out)
     kept = before.get("threads", {}) if before.get("stamp") == stamp else {}

@@ -237,9 +237,8 @@ class ReadCache:
             # never vouches for content the fragment lacks
             state = self.threads.version_of(query.uri)
             data = self.present.thread_page(self.threads.read(query))
-            json_tag = self._tags.get(
-                key := self._page_key(("thread",), query, state), lambda: self._tag_pair(key)
-            )[0]
+            json_key = self._page_key(("thread",), query, state)
+            json_tag = self._tags.get(json_key, lambda: self._tag_pair(json_key))[0]
             options = {"sort": query.sort, "limit": query.limit}
             return self.fragments.thread(data, options, lang, json_tag).encode()
 

@@ -113,18 +113,19 @@ def gzip_tag(tag: str) -> str:
     return tag[:-1] + '-gzip"'
 
 
-def with_vary(headers: list[tuple[str, str]], token: str = VARY) -> list[tuple[str, str]]:
-    """``headers`` with one ``Vary`` field that names ``token`` and everything it named."""
-    names: list[str] = []
-    rest = []
-    for name, value in headers:
-        if name.lower() == "vary":
-            names.extend(part.strip() for part in value.split(",") if part.strip())
-        else:
-            rest.append((name, value))
+def joined_vary(existing: str | None, token: str = VARY) -> str:
+    """A ``Vary`` value naming what ``existing`` named (if anything) and ``token``, once."""
+    names = [part.strip() for part in (existing or "").split(",") if part.strip()]
     if token.lower() not in (name.lower() for name in names):
         names.append(token)
-    return [*rest, ("Vary", ", ".join(names))]
+    return ", ".join(names)
+
+
+def with_vary(headers: list[tuple[str, str]], token: str = VARY) -> list[tuple[str, str]]:
+    """``headers`` with one ``Vary`` field that names ``token`` and everything it named."""
+    named = ", ".join(value for name, value in headers if name.lower() == "vary")
+    rest = [(name, value) for name, value in headers if name.lower() != "vary"]
+    return [*rest, ("Vary", joined_vary(named, token))]
 
 
 def _header(headers: list[tuple[str, str]], wanted: str) -> str | None:

@@ -18,6 +18,7 @@ import bottle
 from commentd.errors import CommentdError
 from commentd.services import metrics
 from commentd.storage.database import DatabaseUnavailable, is_read_only_error, kept_connection
+from commentd.web.compression import joined_vary
 from commentd.web.origins import OriginPolicy
 from commentd.web.serialize import dumps
 
@@ -41,11 +42,6 @@ def security_headers(status: int) -> tuple[tuple[str, str], ...]:
     """The security headers of an API response with ``status``: none on a ``304``, which has
     no body (RFC 9110 15.4.5 asks a 304 for only the headers that update a stored response)."""
     return () if status == 304 else _SECURITY_ITEMS
-
-
-def joined_vary(existing: str | None, value: str) -> str:
-    """A ``Vary`` field naming what ``existing`` named (if anything) and ``value``."""
-    return f"{existing}, {value}" if existing else value
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

@@ -5,10 +5,10 @@ as the server renders it (the HTML fragment of ``/html/thread``, the JSON of
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 
 from commentd.services.comments import CommentService
 from commentd.services.site import Site
+from commentd.services.thread_files import Render
 from commentd.services.threads import ThreadPage
 from commentd.version import __version__
 from commentd.web.fragment import FragmentRenderer
@@ -18,9 +18,7 @@ from commentd.web.strings import language
 THREAD_FORMATS = ("html", "json-threads")
 
 
-def thread_renderer(
-    site: Site, fmt: str, lang: str
-) -> tuple[str, str, Callable[[ThreadPage], bytes]]:
+def thread_renderer(site: Site, fmt: str, lang: str) -> tuple[str, str, Render]:
     """``(file name, stamp, render)`` for ``fmt``: the stamp names everything but the thread
     that the files depend on, so a new release or setting rewrites them all."""
     config = site.config
