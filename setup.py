@@ -25,6 +25,7 @@ setup(
             "static/*",
             "static/js/*",
             "static/js/i18n/*",
+            "locales/*",
             "static/admin/*",
             "templates/*/*.tpl",
             "openapi.json",

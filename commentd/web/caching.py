@@ -37,7 +37,7 @@ from commentd.version import __version__
 from commentd.web import inputs, serialize
 from commentd.web.compression import GZIP, VARY, Encoded, accepts_gzip, encode, gzip_tag
 from commentd.web.fragment import FragmentRenderer
-from commentd.web.strings import language
+from commentd.services.i18n import language
 
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
 UNCACHED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

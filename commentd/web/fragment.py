@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from commentd.config import Config
 from commentd.services.pages import permalink
-from commentd.web.strings import translator
+from commentd.services.i18n import translator
 
 # Enough to read the thread without the host page's CSS; the embed's own styles replace it.
 STYLE = (

@@ -21,7 +21,7 @@ from commentd.storage.models import Status
 from commentd.web import caching, inputs
 from commentd.web.api import Services
 from commentd.web.fragment import FragmentRenderer
-from commentd.web.strings import language, translator
+from commentd.services.i18n import language, translator
 
 FORM_FIELDS = ("text", "author", "email", "website", "parent", "homepage")
 FORM_KEY = "commentd.form"  # the posted form, kept in the environ for the error page

@@ -13,7 +13,7 @@ from commentd.services.threads import ThreadPage
 from commentd.version import __version__
 from commentd.web.fragment import FragmentRenderer
 from commentd.web.serialize import Presenter, dumps
-from commentd.web.strings import language
+from commentd.services.i18n import language
 
 THREAD_FORMATS = ("html", "json-threads")
 

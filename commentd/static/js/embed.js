@@ -4,57 +4,11 @@
 "use strict";
 const SRC = (document.currentScript || document.querySelector("script[src*='/embed.js']")).src;
 const JS = new URL(".", SRC), API = new URL("../api/", SRC);
-const LANGS = "en de fr es it pt nl ru ja zh pl".split(" ");
+const LANGS = "en de fr es it pt nl ru ja zh pl ar he fa ko tr uk cs sv da fi nb el hu ro id vi th hi bn ca sk bg zh-Hant".split(" ");
+const ALIAS_LANG = { iw: "he", no: "nb", nn: "nb", in: "id" };
 const K = { id: "commentd:identity", tok: "commentd:tokens", vote: "commentd:votes", pend: "commentd:pending" };
-const EN = {
-  comments: { one: "{n} comment", other: "{n} comments" },
-  new_comments: { one: "{n} new comment, show it", other: "{n} new comments, show them" },
-  title_label: "Comments",
-  write: "Your comment (Markdown)",
-  name: "Name", email: "Email", website: "Website",
-  optional: "optional", required: "required", email_private: "never shown",
-  notify: "Notify me of replies by email",
-  moderated: "Comments are reviewed before they appear.",
-  moderated_some: "Your comment may be held for moderation before it appears.",
-  pinned: "Pinned",
-  preview: "Preview", edit_text: "Edit", submit: "Post comment", posting: "Posting…",
-  posted: "Comment posted", saved: "Comment updated", removed: "Comment deleted",
-  reply: "Reply", edit: "Edit", delete: "Delete", cancel: "Cancel", save: "Save",
-  confirm_delete: "Delete this comment? This cannot be undone.",
-  deleted: "Deleted comment",
-  pending: "Your comment is awaiting moderation",
-  edited: "edited", in_reply_to: "in reply to {name}",
-  empty: "No comments yet. Start the conversation!",
-  locked: "Comments are closed.",
-  load_more: "Load more comments", loading: "Loading…", retry: "Try again",
-  sort_label: "Sort by", sort_oldest: "Oldest", sort_newest: "Newest", sort_top: "Top",
-  like: "Like", dislike: "Dislike", anonymous: "Anonymous", feed: "Comments feed",
-  remaining: { one: "{n} min left", other: "{n} min left" },
-  just_now: "just now",
-  markdown_help: "Formatting help",
-  md_italic: "italic", md_bold: "bold", md_strike: "strikethrough", md_link: "link",
-  md_code: "inline code", md_quote: "quote", md_list: "list", md_block: "code block",
-  md_html: "HTML is shown as plain text.",
-  error_network: "Could not reach the comment server. Check your connection and try again.",
-  error_too_long: "This is too long.",
-  error_required: "Please fill in this field.",
-  error_invalid_email: "Please enter a valid email address.",
-  error_invalid_url: "Please enter a valid web address, such as https://example.com.",
-  error_email_required: "Enter your email address to be notified of replies.",
-  error_invalid_value: "This contains characters that are not allowed.",
-  error_invalid_parent: "The comment you are replying to no longer exists.",
-  error_thread_locked: "This thread is closed.",
-  error_rate_limited: "You are posting too fast. Please wait a moment.",
-  error_blocked: "This comment cannot be accepted here.",
-  error_too_many_links: "This comment has too many links. Please remove some.",
-  error_duplicate_comment: "You already posted this comment here.",
-  error_origin_not_allowed: "This site is not allowed to post comments to this server.",
-  error_edit_expired: "The time to edit this comment is over.",
-  error_own_comment: "You cannot vote on your own comment.",
-  error_not_found: "This comment no longer exists.",
-  error_unavailable: "The comment server is busy. Please try again.",
-  error_generic: "Something went wrong. Please try again."
-};
+// The words are in i18n/<lang>.json, English too; only this one is needed before they load.
+const EN = { error_network: "Could not reach the comment server. Check your connection and try again." };
 const ALIAS = {
   payload_too_large: "too_long", token_required: "edit_expired", invalid_token: "edit_expired",
   token_mismatch: "edit_expired", comment_deleted: "not_found", comment_not_found: "not_found",
@@ -129,14 +83,14 @@ const api = async (path, { method = "GET", body, token, key, signal, etag } = {}
 
 const pick = (...cands) => {
   for (const c of cands) {
-    const l = String(c || "").toLowerCase().split(/[-_]/)[0];
-    if (LANGS.includes(l)) return l;
+    const [l, ...r] = String(c || "").toLowerCase().split(/[-_]/), a = ALIAS_LANG[l] || l;
+    if (a === "zh" && r.some(x => /^(hant|tw|hk|mo)$/.test(x))) return "zh-Hant";
+    if (LANGS.includes(a)) return a;
   }
   return "en";
 };
 const pageLang = first => pick(first, document.documentElement.lang, ...(navigator.languages || [navigator.language]));
-const strings = (lang, extra) => (cache[lang] ||= lang === "en" ? Promise.resolve({}) :
-  fetch(new URL(`i18n/${lang}.json`, JS), { credentials: "omit" }).then(r => (r.ok ? r.json() : {})).catch(() => ({})))
+const strings = (lang, extra) => (cache[lang] ||= fetch(new URL(`i18n/${lang}.json`, JS), { credentials: "omit" }).then(r => (r.ok ? r.json() : {})).catch(() => ({})))
   .then(s => ({ ...EN, ...s, ...window.commentd.strings, ...extra }));
 // t(key, {n, name}): plural objects pick their form with Intl.PluralRules; {n} is localized.
 const translator = (S, lang) => {
