@@ -37,8 +37,9 @@ def create_app(config: Config) -> bottle.Bottle:
         threads=ThreadService(config),
         addresses=AddressResolver(config.server.trusted_proxies),
         responses=ResponseCache(config.cache.memory),
+        origins=OriginPolicy(config),
     )
-    origins = OriginPolicy(config)
+    origins = services.origins
     app = bottle.Bottle(catchall=True)
     app.uninstall("json")
     app.install(bottle.JSONPlugin(json_dumps=serialize.dumps))
@@ -49,7 +50,7 @@ def create_app(config: Config) -> bottle.Bottle:
     html.register(app, services, reads)
     links.register(app, site)
     admin.register(app, site, limiter, services.addresses)
-    pages.register(app, reads)
+    pages.register(app, config, reads)
     # the fast path inside the metrics: its answers are counted and logged like any other
     metrics.install(
         app, config, services.addresses, fastpath.wrap(app, reads, origins, Compressor(app.wsgi))

@@ -702,8 +702,8 @@ SETTINGS: tuple[Setting, ...] = (
         "min_submit_time",
         DURATION,
         "3s",
-        "A comment sent from the embed sooner than this after its form was shown is taken "
-        "for a bot and silently stored as spam; 0s turns the check off.",
+        "A comment sent from the embed sooner than this after its form was shown is held for "
+        "moderation (the embed itself waits this long before sending); 0s turns the check off.",
         maximum=3600,
     ),
     Setting(

@@ -1,8 +1,9 @@
 """Deciding a new comment's fate before it is stored: publish, hold, spam, or refuse.
 
-In order: the embed's bot traps (honeypot, too-fast form) mark spam silently; blocklists
-refuse or hold; a spam checker (Akismet) marks spam; then the moderation rules (``first``,
-``links``, ``all``) hold, or the comment is published.
+In order: the embed's bot traps (honeypot, forged form stamp) mark spam silently; blocklists
+refuse or hold; a spam checker (Akismet) marks spam; a form sent sooner than the minimum time
+is held (a quick reader is not a bot: the real embed waits the time out itself); then the
+moderation rules (``first``, ``links``, ``all``) hold, or the comment is published.
 """
 
 from __future__ import annotations
@@ -129,14 +130,23 @@ class Screener:
         """A fresh stamp for the embed's form."""
         return issue_form_stamp(self.stamp_key, self.clock())
 
+    def _stamp_age(self, traps: Traps) -> int | None:
+        return stamp_age(self.stamp_key, traps.form_stamp or "", self.clock())
+
     def is_bot(self, traps: Traps) -> bool:
-        """The honeypot was filled in, or the form was sent too soon after it was shown."""
+        """The honeypot was filled in, or the form stamp is forged or malformed."""
         if traps.honeypot:
             return True
         if traps.form_stamp is None or not self.settings.min_submit_time:
             return False
-        age = stamp_age(self.stamp_key, traps.form_stamp, self.clock())
-        return age is None or age < self.settings.min_submit_time
+        return self._stamp_age(traps) is None
+
+    def too_fast(self, traps: Traps) -> bool:
+        """A genuine form stamp, sent back sooner than ``min_submit_time`` after it was issued."""
+        if traps.form_stamp is None or not self.settings.min_submit_time:
+            return False
+        age = self._stamp_age(traps)
+        return age is not None and age < self.settings.min_submit_time
 
     def blocklisted(self, submission: Submission, client: Client) -> bool:
         """Whether the config's blocklists or the bans (``commentd ban``) name the text,
@@ -182,4 +192,6 @@ class Screener:
             return Status.PENDING
         if self.checker is not None and self.checker.is_spam(submission):
             return Status.SPAM
+        if self.too_fast(traps):
+            return Status.PENDING
         return Status.PENDING if self.held_by_rules(submission, html) else Status.APPROVED

@@ -17,6 +17,7 @@ from commentd.services.keys import Keys
 from commentd.services.threads import ThreadService
 from commentd.version import __version__
 from commentd.web import caching, feeds, inputs, serialize
+from commentd.web.origins import OriginPolicy
 
 ID_PATTERN = "<comment_id:re:[0-9]{1,18}>"
 
@@ -31,6 +32,7 @@ class Services:
     threads: ThreadService
     addresses: AddressResolver
     responses: ResponseCache
+    origins: OriginPolicy
 
 
 def _comment_id(raw: str) -> int:
@@ -146,6 +148,9 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
             "gravatar": settings.gravatar,
             "moderation": list(config.moderation.mode),
             "form_stamp": services.comments.screener.form_stamp(),
+            "min_submit_time": config.moderation.min_submit_time,
+            "notifications": config.mail.enabled and config.mail.reply_notifications,
+            "origin_allowed": services.origins.may_write(environ()),
         }
 
     feeds.register(app, config, reads)

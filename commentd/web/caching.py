@@ -30,6 +30,7 @@ import bottle
 
 from commentd.config import Config
 from commentd.services.cache import MEMO_ENTRIES, MEMO_KEY_SIZE, Memo, ResponseCache
+from commentd.services.i18n import language
 from commentd.services.keys import Keys
 from commentd.services.metrics import CACHE
 from commentd.services.threads import PageQuery, ThreadService
@@ -37,7 +38,6 @@ from commentd.version import __version__
 from commentd.web import inputs, serialize
 from commentd.web.compression import GZIP, VARY, Encoded, accepts_gzip, encode, gzip_tag
 from commentd.web.fragment import FragmentRenderer
-from commentd.services.i18n import language
 
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
 UNCACHED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -109,7 +109,7 @@ def no_store_for_writes() -> None:
 class Answer(NamedTuple):
     """A read's response: ``200`` with a JSON body (gzipped when the client takes it), or
     ``304`` with none. Every answer varies by ``Accept-Encoding``: whoever sends it adds the
-    ``Vary`` field, with the CORS one (``respond``, ``fastpath``)."""
+    ``Vary`` field (``respond``, ``fastpath``)."""
 
     status: int
     headers: list[tuple[str, str]]
@@ -121,7 +121,7 @@ def respond(answer: Answer) -> bytes:
     bottle.response.status = answer.status
     for name, value in answer.headers:
         bottle.response.set_header(name, value)
-    bottle.response.set_header("Vary", VARY)  # the request scope adds Origin to it
+    bottle.response.set_header("Vary", VARY)
     return answer.body
 
 

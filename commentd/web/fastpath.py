@@ -63,8 +63,7 @@ class ReadFastPath:
             return self.wsgi(environ, start_response)
         environ["bottle.route"] = self.routes[path]  # for the metrics and the access log
         cors = self.origins.headers(environ)
-        cors["Vary"] = f"{VARY}, {cors['Vary']}"
-        headers = [*answer.headers, *cors.items(), *security_headers(answer.status)]
+        headers = [*answer.headers, ("Vary", VARY), *cors.items(), *security_headers(answer.status)]
         if answer.status == 200:
             headers.append(("Content-Length", str(len(answer.body))))
         start_response(STATUS_LINES[answer.status], headers)

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from commentd.config import Config
-from commentd.services.pages import permalink
 from commentd.services.i18n import translator
+from commentd.services.pages import permalink
 
 # Enough to read the thread without the host page's CSS; the embed's own styles replace it.
 STYLE = (

@@ -15,13 +15,13 @@ from typing import Any
 
 import bottle
 
+from commentd.services.i18n import language, translator
 from commentd.services.pages import page_url, permalink
 from commentd.services.validation import whole_number
 from commentd.storage.models import Status
 from commentd.web import caching, inputs
 from commentd.web.api import Services
 from commentd.web.fragment import FragmentRenderer
-from commentd.services.i18n import language, translator
 
 FORM_FIELDS = ("text", "author", "email", "website", "parent", "homepage")
 FORM_KEY = "commentd.form"  # the posted form, kept in the environ for the error page

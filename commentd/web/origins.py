@@ -1,8 +1,14 @@
-"""Which browser origins may write, and the CORS headers that say so.
+"""Which browser origins may write, and the CORS headers that let every page read the answer.
 
-Reads are public. Writes (POST, PUT, DELETE) from a browser are refused with 403 unless the
-page's origin is the server's own or listed in ``allowed_origins``; requests without an
-``Origin`` header (curl, servers) are not browser cross-site requests and pass.
+The rule: any page may read (threads, counts, feeds), so every public answer carries
+``Access-Control-Allow-Origin: *``. Writes (POST, PUT, DELETE) from a browser are refused
+with ``403 origin_not_allowed`` unless the page's origin is the server's own or listed in
+``allowed_origins``; that refusal carries the CORS headers too (and preflights are answered
+for every origin), so the embed on a page not allowed can read it and tell the blog owner
+which setting to change. Requests without an ``Origin`` header (curl, servers) are not
+browser cross-site requests and pass. No cookie is ever read by these routes, so a grant to
+``*`` gives a page nothing it could not get with curl; and a ``*`` answer is the same for every
+origin, so a proxy or CDN keeps one copy, with no ``Vary: Origin``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ ALLOWED_METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 ALLOWED_HEADERS = "Content-Type, Authorization, Idempotency-Key, If-None-Match"
 EXPOSED_HEADERS = "ETag, Retry-After, Idempotent-Replayed"
 PREFLIGHT_MAX_AGE = "86400"
+PUBLIC_PATHS = ("/api/", "/html/", "/feed/", "/health")
 
 
 def origin_of(url: str) -> str:
@@ -69,21 +76,30 @@ class OriginPolicy:
         """Refuse a cross-site browser write from an origin not allowed."""
         origin = environ.get("HTTP_ORIGIN")
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        if origin and method in (WRITE_METHODS | {"OPTIONS"}) and not self.allows(origin, environ):
+        if origin and method in WRITE_METHODS and not self.allows(origin, environ):
             raise Forbidden(
-                f"The origin {origin[:200]} may not post here; add it to allowed_origins.",
+                f"The origin {origin[:200]} may not post here; add it to allowed_origins"
+                " in the [server] section of commentd.ini.",
                 code="origin_not_allowed",
             )
 
-    def headers(self, environ: dict, preflight: bool = False) -> dict[str, str]:
-        """The CORS response headers for this request."""
-        headers = {"Vary": "Origin"}
+    def may_write(self, environ: dict) -> bool:
+        """Whether the page asking (its ``Origin``) may write; no ``Origin`` means yes."""
         origin = environ.get("HTTP_ORIGIN")
-        if origin and self.allows(origin, environ):
-            headers["Access-Control-Allow-Origin"] = origin
+        return not origin or self.allows(origin, environ)
+
+    def headers(self, environ: dict, preflight: bool = False) -> dict[str, str]:
+        """The CORS response headers for this request: a grant to every origin, on the
+        public paths only (the admin page and the mail links are for their own pages). Sent
+        whether or not the request named an ``Origin``: a copy a proxy kept from a request
+        without one must serve a browser's too."""
+        if not environ.get("PATH_INFO", "").startswith(PUBLIC_PATHS):
+            return {}
+        headers = {"Access-Control-Allow-Origin": "*"}
+        if preflight:
+            headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+            headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+            headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+        else:
             headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
-            if preflight:
-                headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-                headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-                headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
         return headers

@@ -9,11 +9,14 @@ and other versions, are cached for an hour.
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 from urllib.parse import urlencode
 
 import bottle
 
+from commentd.config import Config
 from commentd.version import __version__
 from commentd.web.assets import Assets
 from commentd.web.caching import ReadCache
@@ -28,9 +31,22 @@ FILENAME = "<filename:re:[A-Za-z0-9_-]+[.][a-z]+>"
 
 DEMO_URI = "/demo/"
 DEMO_SLOT = b"<!--commentd-thread-->"
+ORIGIN_SLOT = b"<!--commentd-origin-->"
+HOST_PATTERN = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
-def register(app: bottle.Bottle, reads: ReadCache) -> None:
+def served_at(config: Config, environ: dict) -> str:
+    """The origin the demo page was reached at, for the snippet it shows: ``server.public_url``
+    when set, else the request's own scheme and host (a well-formed one only)."""
+    if config.server.public_url:
+        return config.public_url
+    host = environ.get("HTTP_HOST", "")
+    if not HOST_PATTERN.fullmatch(host):
+        return config.public_url
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+
+
+def register(app: bottle.Bottle, config: Config, reads: ReadCache) -> None:
     """Serve the demo page, the embed's files and the files in ``commentd/static``."""
     files, embed_files, translations = (
         Assets(STATIC_DIR),
@@ -45,7 +61,8 @@ def register(app: bottle.Bottle, reads: ReadCache) -> None:
         if page is None:
             return bottle.HTTPError(404, "File does not exist.")
         thread = reads.html_thread({"QUERY_STRING": urlencode({"uri": DEMO_URI})}).body
-        body = page.body.plain.replace(DEMO_SLOT, thread, 1)
+        origin = html.escape(served_at(config, bottle.request.environ)).encode()
+        body = page.body.plain.replace(DEMO_SLOT, thread, 1).replace(ORIGIN_SLOT, origin, 1)
         headers = {"Content-Type": page.content_type, "Cache-Control": "no-cache"}
         return _secured(bottle.HTTPResponse(body, headers=headers))
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import hashlib
 
 from commentd.services.comments import CommentService
+from commentd.services.i18n import language
 from commentd.services.site import Site
 from commentd.services.thread_files import Render
 from commentd.services.threads import ThreadPage
 from commentd.version import __version__
 from commentd.web.fragment import FragmentRenderer
 from commentd.web.serialize import Presenter, dumps
-from commentd.services.i18n import language
 
 THREAD_FORMATS = ("html", "json-threads")
 

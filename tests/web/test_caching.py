@@ -111,7 +111,7 @@ def test_a_304_carries_only_the_headers_that_update_a_stored_response(client):
     assert res.status == 304
     assert (res.header("ETag"), res.header("Vary")) == (
         full.header("ETag"),
-        "Accept-Encoding, Origin",
+        "Accept-Encoding",
     )
     assert res.header("X-Content-Type-Options") is None
     assert res.header("Referrer-Policy") is None
@@ -339,19 +339,19 @@ def test_errors_carry_no_etag(client):
     assert res.header("Cache-Control") is None
 
 
-def test_cors_exposes_the_etag_and_reads_vary_on_origin(client):
+def test_cors_exposes_the_etag_and_reads_are_the_same_for_every_origin(client):
     origin = {"Origin": "https://blog.example.com"}
     res = client.get("/api/comments", query={"uri": "/p/"}, headers=origin)
     assert "ETag" in res.header("Access-Control-Expose-Headers")
-    assert "Origin" in res.header("Vary")
+    assert res.header("Vary") == "Accept-Encoding"
     not_modified = client.get(
         "/api/comments",
         query={"uri": "/p/"},
         headers={**origin, "If-None-Match": res.header("ETag")},
     )
     assert not_modified.status == 304
-    assert not_modified.header("Access-Control-Allow-Origin") == "https://blog.example.com"
-    assert "Origin" in not_modified.header("Vary")
+    assert not_modified.header("Access-Control-Allow-Origin") == "*"
+    assert not_modified.header("Vary") == "Accept-Encoding"
 
 
 # -- the response cache --------------------------------------------------------------------

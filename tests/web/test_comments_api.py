@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -659,3 +660,22 @@ def test_the_same_text_twice_from_the_same_person_is_a_double_post(client):
     res = client.post_comment("/e/", text="Hi", email="a@example.com")
     assert res.error_code == "duplicate_comment"  # same email, even from elsewhere
     assert Thread.select().where(Thread.uri == "/e/").count() == 1
+
+
+SNIPPET = re.compile(rb'&lt;script src="([^"]*)/js/embed.js" defer&gt;')
+
+
+def test_the_demo_snippet_names_the_address_the_page_was_served_at(client):
+    assert SNIPPET.search(client.get("/").raw)[1] == f"http://127.0.0.1:{client.port}".encode()
+    proxied = client.get("/", headers={"Host": "comments.example.com"})
+    assert SNIPPET.search(proxied.raw)[1] == b"http://comments.example.com"
+    # a Host that is not a host name is not written into the page
+    hostile = client.get("/", headers={"Host": 'x"><script>alert(1)</script>'})
+    assert hostile.status in (200, 400)
+    if hostile.status == 200:
+        assert b"<script>alert" not in hostile.raw
+
+
+def test_the_demo_snippet_prefers_the_configured_public_url(serve, make_app, make_config):
+    client = serve(make_app(make_config(**{"server.public_url": "https://c.example.org/"})))
+    assert SNIPPET.search(client.get("/").raw)[1] == b"https://c.example.org"

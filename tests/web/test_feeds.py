@@ -204,6 +204,5 @@ def test_feeds_are_gzipped_and_carry_cors_headers(site):
         res = client.get(path, headers={"Accept-Encoding": "gzip", "Origin": origin})
         assert res.header("Content-Encoding") == "gzip"
         assert gzip.decompress(res.raw)
-        assert res.header("Access-Control-Allow-Origin") == origin
-        assert "Accept-Encoding" in res.header("Vary")
-        assert "Origin" in res.header("Vary")
+        assert res.header("Access-Control-Allow-Origin") == "*"
+        assert res.header("Vary") == "Accept-Encoding"

@@ -186,12 +186,20 @@ class TestBotTraps:
         mine = client.get(f"/api/comments/{cid}", token=res.json["token"])
         assert (mine.status, mine.json["comment"]["status"]) == (200, "pending")
 
-    def test_a_form_sent_at_once_is_spam(self, built):
+    def test_a_form_sent_at_once_is_held_not_discarded(self, built):
         client, _ = built
-        stamp = client.get("/api/config").json["form_stamp"]
-        res = client.post_comment(text="too quick", form_stamp=stamp)
+        config = client.get("/api/config").json
+        assert config["min_submit_time"] == 3
+        res = client.post_comment(text="+1", form_stamp=config["form_stamp"])
         assert res.json["comment"]["status"] == "pending"
-        assert status_of(res.json["comment"]["id"]) == Status.SPAM
+        assert status_of(res.json["comment"]["id"]) == Status.PENDING
+        assert client.thread().json["comments"] == []
+
+    def test_a_quick_form_is_still_refused_by_the_blocklist(self, site):
+        client, _ = site(moderation__min_submit_time="3s", moderation__blocked_words="casino")
+        stamp = client.get("/api/config").json["form_stamp"]
+        res = client.post_comment(text="casino bonus", form_stamp=stamp)
+        assert (res.status, res.error_code) == (403, "blocked")
 
     def test_a_form_sent_after_a_human_pause_is_published(self, built):
         client, config = built
