@@ -6,7 +6,7 @@ const SRC = (document.currentScript || document.querySelector("script[src*='/emb
 const JS = new URL(".", SRC), API = new URL("../api/", SRC);
 const LANGS = "en de fr es it pt nl ru ja zh pl ar he fa ko tr uk cs sv da fi nb el hu ro id vi th hi bn ca sk bg zh-Hant".split(" ");
 const ALIAS_LANG = { iw: "he", no: "nb", nn: "nb", in: "id" };
-const K = { id: "commentd:identity", tok: "commentd:tokens", vote: "commentd:votes", pend: "commentd:pending" };
+const K = { id: "commentd:identity", tok: "commentd:tokens", vote: "commentd:votes", pend: "commentd:pending", me: "commentd:voter" };
 // The words are in i18n/<lang>.json, English too; only this one is needed before they load.
 const EN = { error_network: "Could not reach the comment server. Check your connection and try again." };
 const ALIAS = {
@@ -32,6 +32,12 @@ const tokens = () => {
 };
 const uuid = () => crypto.randomUUID?.() ||
   Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, "0")).join("");
+// This browser's reader id: one vote per reader, not per network (the server keeps an HMAC of it).
+const me = () => {
+  let v = load(K.me);
+  if (typeof v !== "string") save(K.me, (v = uuid()));
+  return v;
+};
 
 // Elements: attributes only (never innerHTML); children appended as nodes or text, falsy ones skipped.
 const put = (e, ...kids) => (e.append(...kids.filter(x => x != null && x !== false)), e);
@@ -143,7 +149,7 @@ function mount(el, o = {}) {
   // Intl objects are made now, while the network is busy: their first use is slow.
   const S = {}, t = translator(S, lang), rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
-  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, tk = {}, vt = {}, cfg, mod, root, thread, more, live, heading, news;
+  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, ro = false, tk = {}, vt = {}, cfg, cfgAt, mod, root, thread, more, live, heading, news;
   const names = new Map();
   const uid = () => `cd${no}-${++ids}`;
   const $ = id => sr.getElementById("c" + id);
@@ -192,6 +198,8 @@ function mount(el, o = {}) {
       const ms = expiry(tk[e.closest("article").dataset.id]) - Date.now();
       if (ms > 0) e.textContent = t("remaining", { n: Math.ceil(ms / 6e4) });
       else e.parentNode.querySelectorAll(".cd-edit,.cd-delete,.cd-remaining").forEach(x => x.remove());
+      // and once more the moment the window closes, not at the next half-minute tick
+      if (ms > 0 && ms < 31e3) setTimeout(tick, ms + 20);
     }
   };
 
@@ -243,19 +251,26 @@ function mount(el, o = {}) {
         body.after(h("p", { class: "cd-pending" }, t("pending")));
         foot.replaceChildren();
       } else {
-        if (locked) reply.remove();
+        if (locked || ro) reply.remove();
         for (const [b, n, k] of [[like, 1, "likes"], [dislike, -1, "dislikes"]]) {
           b.lastChild.textContent = c[k];
           if (vt[id] === n) b.setAttribute("aria-pressed", "true");
-          b.disabled = !!tok || locked;
+          b.disabled = !!tok || locked || ro;
         }
       }
-      if (tok) put(foot, h("button", { type: "button", class: "cd-edit" }, t("edit")),
-        h("button", { type: "button", class: "cd-delete" }, t("delete")),
-        h("span", { class: "cd-remaining" }, t("remaining", { n: Math.ceil((expiry(tok) - Date.now()) / 6e4) })));
+      if (tok) {
+        put(foot, h("button", { type: "button", class: "cd-edit" }, t("edit")),
+          h("button", { type: "button", class: "cd-delete" }, t("delete")),
+          h("span", { class: "cd-remaining" }, t("remaining", { n: Math.ceil((expiry(tok) - Date.now()) / 6e4) })));
+        setTimeout(tick, expiry(tok) - Date.now() + 20);
+      } else if (!pending && !ro) foot.append(h("button", { type: "button", class: "cd-report", "aria-expanded": "false" }, t("report")));
     }
     const kids = (c.replies || []).filter(r => !$(r.id)).map(r => node(r, depth + 1, id));
     if (kids.length) a.append(h("div", { class: "cd-replies" }, ...kids));
+    // Off screen, a comment is as tall as this estimate (content-visibility): its lines of text
+    // and its replies', so a jump down a long thread lands where it will stay.
+    a.cdEm = 5.5 + 1.6 * Math.ceil(body.textContent.length / 80) + kids.reduce((n, k) => n + k.cdEm, 0);
+    if (depth === 1) a.style.containIntrinsicSize = `auto ${a.cdEm}em`;
     return a;
   };
   const repliesOf = a => a.querySelector(":scope>.cd-replies") || a.appendChild(h("div", { class: "cd-replies" }));
@@ -282,13 +297,25 @@ function mount(el, o = {}) {
   };
   const textarea = (f, text) => [
     h("label", { for: f.id + "t", class: "cd-label" }, t("write")),
-    h("textarea", { id: f.id + "t", name: "text", rows: 4, required: true, "aria-describedby": f.id + "e" }, text)];
+    h("textarea", { id: f.id + "t", name: "text", rows: 4, required: true, "aria-describedby": f.id + "e " + f.id + "n" }, text),
+    h("p", { class: "cd-count", id: f.id + "n", hidden: true })];
+  // The characters left, shown near the limit (counted as the server counts: code points);
+  // announced only when a step down is crossed, not at every keystroke.
+  const count = x => {
+    const c = x.form.querySelector(".cd-count"), max = cfg.max_length, n = max - [...x.value].length;
+    const step = [500, 100, 10, 0].findIndex(k => n <= k), near = n <= Math.max(100, max / 10);
+    c.hidden = !near;
+    c.classList.toggle("cd-over", n < 0);
+    c.textContent = n < 0 ? t("error_too_long") : t("chars_left", { n });
+    if (near && step > (x.cdStep ?? -1)) say(c.textContent);
+    x.cdStep = near ? step : -1;
+  };
   const actions = (f, ...btns) => [h("div", { class: "cd-error", role: "alert", id: f.id + "e" }),
     h("div", { class: "cd-actions" }, ...btns)];
   const composer = parent => {
     const f = h("form", { class: "cd-composer " + (parent ? "cd-reply-form" : "cd-main"), novalidate: true, id: uid() });
     f.cdParent = parent;
-    const email = load(K.id).email;
+    const { email, notify } = load(K.id);
     put(f, ...textarea(f),
       h("div", { class: "cd-preview-output", dir: "auto", hidden: true }),
       h("details", { class: "cd-help" }, h("summary", {}, t("markdown_help")),
@@ -297,7 +324,7 @@ function mount(el, o = {}) {
         field(f, "author", "name", "text", cfg.require_author, "name", 128),
         field(f, "email", "email", "email", cfg.require_email, "email", 254),
         field(f, "website", "website", "url", false, "url", 512)),
-      h("label", { class: "cd-check" }, h("input", { type: "checkbox", name: "notify", disabled: !email }), " ", t("notify")),
+      cfg.notifications && h("label", { class: "cd-check" }, h("input", { type: "checkbox", name: "notify", disabled: !email, checked: !!(email && notify) }), " ", t("notify")),
       // A honeypot for bots: off-screen, out of the tab order and of the accessibility tree.
       h("div", { class: "cd-hp", "aria-hidden": "true" }, h("label", { for: f.id + "h" }, "Homepage"),
         h("input", { id: f.id + "h", name: "homepage", type: "text", tabindex: -1, autocomplete: "off", "aria-hidden": "true" })),
@@ -350,27 +377,31 @@ function mount(el, o = {}) {
     clear(f);
     for (const x of [E.text, E.author, E.email]) if (x.required && !x.value.trim()) return fail(f, { code: "required", field: x.name });
     if (f.cdKey?.[0] !== text) f.cdKey = [text, uuid()]; // a retry of the same text reuses its key
+    const notify = !!E.notify?.checked && !!email;
     const body = { text, author: E.author.value || null, email: email || null, website: E.website.value || null,
-      notify: E.notify.checked && !!email, title, parent: f.cdParent || null,
-      form_stamp: cfg.form_stamp || null, homepage: E.homepage.value };
+      notify, title, parent: f.cdParent || null, voter: me(), form_stamp: cfg.form_stamp || null, homepage: E.homepage.value };
     await busy(f.querySelector(".cd-submit"), t("posting"), async () => {
+      // A form sent sooner than the server's minimum time would be held: wait the rest out.
+      const wait = cfgAt + (cfg.min_submit_time + 1) * 1e3 - Date.now();
+      if (cfg.form_stamp && cfg.min_submit_time && wait > 0) await new Promise(r => setTimeout(r, wait));
       try {
         const { comment: c, token } = await api("comments?uri=" + encodeURIComponent(uri), { method: "POST", body, key: f.cdKey[1], signal });
         f.cdKey = null;
         save(K.tok, { ...tokens(), [c.id]: token });
         if (c.status === "pending") save(K.pend, { ...load(K.pend), [c.id]: uri });
-        save(K.id, { author: body.author, email: body.email, website: body.website });
+        save(K.id, { author: body.author, email: body.email, website: body.website, notify });
         E.text.value = "";
+        count(E.text);
         togglePreview(f);
         const a = add(c);
         if (c.status === "approved") total++, setTitle();
         mark();
-        say(t(c.status === "pending" ? "pending" : "posted"));
-        if (f.cdParent) {
-          closeReply(f);
-          a.tabIndex = -1;
-          a.focus();
-        }
+        const next = notify && t("notify_next", { email });
+        say(t(c.status === "pending" ? "pending" : "posted") + (next ? " " + next : ""));
+        if (next) a.querySelector(":scope>footer").before(h("p", { class: "cd-note cd-next" }, next));
+        if (f.cdParent) closeReply(f);
+        a.tabIndex = -1;
+        a.focus(); // with a ring the reader sees (embed.css), however they posted
       } catch (e) { fail(f, e); }
     });
   };
@@ -430,7 +461,7 @@ function mount(el, o = {}) {
   const vote = async (a, v) => {
     const id = a.dataset.id, cur = load(K.vote)[id];
     try {
-      const r = await api(`comments/${id}/vote`, { method: "POST", body: { value: cur === v ? 0 : v }, signal });
+      const r = await api(`comments/${id}/vote`, { method: "POST", body: { value: cur === v ? 0 : v, voter: me() }, signal });
       const votes = load(K.vote);
       if (r.vote) votes[id] = r.vote; else delete votes[id];
       save(K.vote, votes);
@@ -444,6 +475,37 @@ function mount(el, o = {}) {
       flash(a, e);
     }
   };
+  // Report: a reason picked from four, sent with the reader id; the moderators do the rest.
+  const report = (a, b) => {
+    const open = a.querySelector(":scope>.cd-report-form");
+    if (open) return closeReport(open);
+    const f = h("form", { class: "cd-report-form", id: uid() });
+    put(f, h("fieldset", {}, h("legend", {}, t("report_label")),
+      ...["spam", "abuse", "off_topic", "other"].map((r, i) => h("label", { class: "cd-check" },
+        h("input", { type: "radio", name: "reason", value: r, checked: !i }), " ", t("reason_" + r)))),
+    ...actions(f, h("button", { type: "button", class: "cd-cancel" }, t("cancel")), h("button", { type: "submit", class: "cd-submit" }, t("report_send"))));
+    b.setAttribute("aria-expanded", "true");
+    a.querySelector(":scope>footer").after(f);
+    f.elements.reason[0].focus();
+  };
+  const closeReport = f => {
+    const b = f.closest("article").querySelector(":scope>footer>.cd-report");
+    b?.setAttribute("aria-expanded", "false");
+    f.remove();
+    b?.focus();
+  };
+  const sendReport = f => busy(f.querySelector(".cd-submit"), null, async () => {
+    const a = f.closest("article");
+    clear(f);
+    try {
+      await api(`comments/${a.dataset.id}/report`, { method: "POST", body: { reason: f.elements.reason.value, voter: me() }, signal });
+      const b = a.querySelector(":scope>footer>.cd-report");
+      f.replaceWith(h("p", { class: "cd-note", tabindex: -1 }, t("reported")));
+      b?.remove();
+      a.querySelector(":scope>.cd-note").focus();
+      say(t("reported"));
+    } catch (e) { fail(f, e); }
+  });
   const flash = (a, e) => {
     if (e.name === "AbortError") return;
     const f = a.querySelector(":scope>footer");
@@ -580,7 +642,8 @@ function mount(el, o = {}) {
     });
     const [loaded, c] = await Promise.all([strings(lang, o.strings), api("config", { signal }).catch(() => ({})), styled]);
     Object.assign(S, loaded);
-    cfg = { max_depth: 6, ...c };
+    cfg = { max_depth: 6, max_length: 1e4, ...c };
+    cfgAt = Date.now();
     mod = [].concat(cfg.moderation || []); // a list of rules (older servers: one string)
     const sid = uid(), mq = matchMedia("(prefers-color-scheme: dark)");
     // The resolved theme goes on the host too, so one :host([data-cd-theme=dark]) rule set serves
@@ -593,13 +656,16 @@ function mount(el, o = {}) {
     news = h("button", { type: "button", class: "cd-news", hidden: true });
     // The thread's Atom feed, in the header beside the title.
     const feed = h("a", { class: "cd-feed", type: "application/atom+xml", href: new URL("../feed/thread.atom?uri=" + encodeURIComponent(uri), JS) }, t("feed"));
-    root = h("section", { class: "cd-root", lang, "aria-label": t("title_label") }, heading, feed);
+    root = h("section", { class: "cd-root", lang, dir: /^(ar|he|fa)$/.test(lang) ? "rtl" : "ltr", "aria-label": t("title_label") }, heading, feed);
     setTheme();
     mq.addEventListener("change", setTheme, on);
     const watch = new MutationObserver(setTheme); // the page may switch data-theme at any time
     watch.observe(el, { attributeFilter: ["data-theme"] });
     signal.addEventListener("abort", () => watch.disconnect());
-    const main = composer();
+    // A page whose origin may not post reads the thread, and its owner learns what to change.
+    const blocked = (ro = cfg.origin_allowed === false) && t("origin_blocked", { origin: location.origin });
+    if (blocked) console.warn("commentd: " + blocked);
+    const main = blocked ? h("p", { class: "cd-note cd-blocked", role: "status" }, blocked) : composer();
     root.append(main, h("div", { class: "cd-bar" }, h("label", { for: sid }, t("sort_label")),
       h("select", { id: sid, class: "cd-sort" }, ...["oldest", "newest", "top"].map(v => h("option", { value: v, selected: v === sort }, t("sort_" + v))))),
     h("div", { class: "cd-newsbar" }, news), thread, more, live);
@@ -613,7 +679,7 @@ function mount(el, o = {}) {
         h("button", { type: "button", class: "cd-retry" }, t("retry"))));
       return;
     }
-    if (locked) main.replaceWith(h("p", { class: "cd-note" }, t("locked")));
+    if (locked && !blocked) main.replaceWith(h("p", { class: "cd-note" }, t("locked")));
     show(list);
     if (pre) takeOver();
     const timer = setInterval(tick, 3e4);
@@ -645,6 +711,7 @@ function mount(el, o = {}) {
       nf.elements.text.focus();
     } else if (c.contains("cd-cancel")) {
       if (f.classList.contains("cd-edit-form")) closeEdit(f);
+      else if (f.classList.contains("cd-report-form")) closeReport(f);
       else { a.querySelector(":scope>footer>.cd-reply").focus(); closeReply(f); }
     } else if (c.contains("cd-preview")) {
       if (!f.elements.text.hidden) {
@@ -656,6 +723,7 @@ function mount(el, o = {}) {
     else if (c.contains("cd-dislike")) vote(a, -1);
     else if (c.contains("cd-edit")) edit(a, b);
     else if (c.contains("cd-delete")) remove(a);
+    else if (c.contains("cd-report")) report(a, b);
     else if (c.contains("cd-more")) loadMore().catch(sayErr);
     else if (c.contains("cd-news")) showNew();
     else if (c.contains("cd-retry")) mount(el, o);
@@ -663,14 +731,19 @@ function mount(el, o = {}) {
   sr.addEventListener("submit", e => {
     e.preventDefault();
     const f = e.target;
-    if (f.classList.contains("cd-edit-form")) saveEdit(f); else post(f);
+    if (f.classList.contains("cd-edit-form")) saveEdit(f);
+    else if (f.classList.contains("cd-report-form")) sendReport(f);
+    else post(f);
   }, on);
   sr.addEventListener("keydown", e => e.key === "Escape" && e.target.form?.querySelector(".cd-cancel")?.click(), on);
   sr.addEventListener("input", e => {
     const x = e.target;
+    // The error said what was wrong with this field; once it is changed, the error goes.
+    if (x.getAttribute("aria-invalid")) x.form.querySelector(".cd-error").textContent = "";
     x.removeAttribute("aria-invalid");
-    if (x.name === "email") {
-      const n = x.form.elements.notify;
+    if (x.name === "text") count(x);
+    const n = x.name === "email" && x.form.elements.notify;
+    if (n) {
       n.disabled = !x.value.trim();
       if (n.disabled) n.checked = false;
     }
