@@ -17,13 +17,13 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote, urlsplit
 
 from commentd.config import Config
+from commentd.services.i18n import translator
 from commentd.services.pages import page_url, permalink
 from commentd.storage.queries import RecentRow
 from commentd.version import __version__
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_TYPE = "application/atom+xml; charset=utf-8"
-ANONYMOUS = "Anonymous"
 EMPTY_UPDATED = "1970-01-01T00:00:00Z"
 # what XML 1.0 forbids (most C0 controls, U+FFFE/U+FFFF) and lone surrogates
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -51,10 +51,17 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
 
 
 def feed(
-    config: Config, rows: list[RecentRow], *, title: str, self_url: str, alternate: str
+    config: Config,
+    rows: list[RecentRow],
+    *,
+    title: str,
+    self_url: str,
+    alternate: str,
+    lang: str = "en",
 ) -> bytes:
-    """The Atom document of ``rows`` (newest first)."""
-    root = ET.Element("feed", {"xmlns": ATOM_NS})
+    """The Atom document of ``rows`` (newest first), its own words in ``lang``."""
+    t = translator(lang)
+    root = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": lang})
     _add(root, "id", self_url)
     _add(root, "title", title)
     updated = max(
@@ -67,10 +74,10 @@ def feed(
     host = site_host(config)
     for row in rows:
         comment = row.comment
-        author = comment.author or ANONYMOUS
+        author = comment.author or t("anonymous")
         entry = _add(root, "entry")
         _add(entry, "id", f"tag:{host},{comment.created.year}:comment-{comment.id}")
-        _add(entry, "title", f"{author} on {row.title or row.uri}")
+        _add(entry, "title", t("feed_entry_title", author=author, title=row.title or row.uri))
         _add(
             entry,
             "link",
@@ -88,22 +95,30 @@ def feed(
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def thread_feed(config: Config, uri: str, rows: list[RecentRow]) -> bytes:
+def _lang_query(lang: str) -> str:
+    return "" if lang == "en" else f"lang={quote(lang)}"
+
+
+def thread_feed(config: Config, uri: str, rows: list[RecentRow], lang: str = "en") -> bytes:
     title = rows[0].title if rows and rows[0].title else uri
+    query = "&".join(filter(None, [f"uri={quote(uri, safe='/')}", _lang_query(lang)]))
     return feed(
         config,
         rows,
-        title=f"Comments on {title}",
-        self_url=f"{config.public_url}/feed/thread.atom?uri={quote(uri, safe='/')}",
+        title=translator(lang)("feed_thread_title", title=title),
+        self_url=f"{config.public_url}/feed/thread.atom?{query}",
         alternate=page_url(config, uri),
+        lang=lang,
     )
 
 
-def recent_feed(config: Config, rows: list[RecentRow]) -> bytes:
+def recent_feed(config: Config, rows: list[RecentRow], lang: str = "en") -> bytes:
+    query = _lang_query(lang)
     return feed(
         config,
         rows,
-        title=f"Recent comments on {site_host(config)}",
-        self_url=f"{config.public_url}/feed/recent.atom",
+        title=translator(lang)("feed_recent_title", site=site_host(config)),
+        self_url=f"{config.public_url}/feed/recent.atom" + (f"?{query}" if query else ""),
         alternate=(config.site.url.rstrip("/") or config.public_url) + "/",
+        lang=lang,
     )

@@ -15,6 +15,7 @@ import bottle
 from commentd.config import Config
 from commentd.services import pages
 from commentd.services.feeds import FeedQuery, FeedService
+from commentd.services.i18n import language
 from commentd.storage.queries import RecentRow
 from commentd.web import atom, caching, inputs, serialize
 
@@ -41,28 +42,30 @@ def register(app: bottle.Bottle, config: Config, reads: caching.ReadCache) -> No
     def thread_feed() -> bytes:
         environ, query = params()
         wanted = feeds.thread_query(inputs.one(query, "uri"), inputs.one(query, "limit"))
+        lang = language(inputs.one(query, "lang"))
         state = feeds.thread_version(wanted.uri)
-        key = ("feed", wanted.uri, wanted.limit, state.thread_id, state.version, links)
+        key = ("feed", wanted.uri, wanted.limit, lang, state.thread_id, state.version, links)
         return caching.respond(
             reads.answer(
                 environ,
                 key,
-                ("feed", wanted.uri, wanted.limit),
-                lambda: atom.thread_feed(config, wanted.uri, feeds.read(wanted)),
+                ("feed", wanted.uri, wanted.limit, lang),
+                lambda: atom.thread_feed(config, wanted.uri, feeds.read(wanted), lang),
                 content_type=atom.CONTENT_TYPE,
             )
         )
 
-    def site_wide(kind: str, render: Callable[[FeedQuery], bytes], content_type: str) -> bytes:
+    def site_wide(kind: str, render: Callable[[FeedQuery, str], bytes], content_type: str) -> bytes:
         """A read over the whole site, keyed by the site-wide version."""
         environ, query = params()
         wanted = feeds.recent_query(inputs.one(query, "limit"))
+        lang = language(inputs.one(query, "lang"))
         return caching.respond(
             reads.answer(
                 environ,
-                (kind, wanted.limit, feeds.site_version(), links),
-                (kind, wanted.limit),
-                lambda: render(wanted),
+                (kind, wanted.limit, lang, feeds.site_version(), links),
+                (kind, wanted.limit, lang),
+                lambda: render(wanted, lang),
                 content_type=content_type,
             )
         )
@@ -71,7 +74,7 @@ def register(app: bottle.Bottle, config: Config, reads: caching.ReadCache) -> No
     def recent_feed() -> bytes:
         return site_wide(
             "recent.atom",
-            lambda wanted: atom.recent_feed(config, feeds.read(wanted)),
+            lambda wanted, lang: atom.recent_feed(config, feeds.read(wanted), lang),
             atom.CONTENT_TYPE,
         )
 
@@ -79,7 +82,7 @@ def register(app: bottle.Bottle, config: Config, reads: caching.ReadCache) -> No
     def recent() -> bytes:
         return site_wide(
             "recent",
-            lambda wanted: serialize.dumps(
+            lambda wanted, _lang: serialize.dumps(
                 {"comments": [recent_item(row) for row in feeds.read(wanted)]}
             ).encode(),
             caching.JSON,

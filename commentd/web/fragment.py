@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from commentd.config import Config
-from commentd.services.i18n import translator
+from commentd.services.i18n import direction, translator
 from commentd.services.pages import permalink
 
 # Enough to read the thread without the host page's CSS; the embed's own styles replace it.
@@ -60,6 +60,7 @@ class FragmentRenderer:
             state += f' data-etag="{_e(json_tag)}"'
         parts = [
             f'<section class="commentd-thread" id="commentd-thread" lang="{_e(lang)}"'
+            f' dir="{direction(lang)}"'
             f' data-uri="{_e(uri)}"{state} aria-labelledby="commentd-heading">',
             f"<style>{STYLE}</style>",
             f'<link rel="alternate" type="application/atom+xml" href="{_e(feed)}">',
@@ -92,7 +93,9 @@ class FragmentRenderer:
             lines.append(f'<p class="cd-deleted">{_e(t("deleted"))}</p>')
         else:
             lines.extend(self._header(node, link, t))
-            lines.append(f'<div class="cd-body e-content" itemprop="text">{node["html"]}</div>')
+            lines.append(
+                f'<div class="cd-body e-content" itemprop="text" dir="auto">{node["html"]}</div>'
+            )
             lines.append(f'<meta itemprop="upvoteCount" content="{int(node["likes"])}">')
             lines.append(f'<meta itemprop="downvoteCount" content="{int(node["dislikes"])}">')
         if node["replies"]:

@@ -9,6 +9,7 @@ import feedparser
 import pytest
 
 from commentd.services.audit import Actor
+from commentd.services.i18n import translator
 from commentd.services.moderation import ModerationService
 from commentd.storage.database import connection
 from commentd.storage.models import Comment
@@ -206,3 +207,24 @@ def test_feeds_are_gzipped_and_carry_cors_headers(site):
         assert gzip.decompress(res.raw)
         assert res.header("Access-Control-Allow-Origin") == "*"
         assert res.header("Vary") == "Accept-Encoding"
+
+
+@pytest.mark.parametrize("lang", ["de", "ar", "zh-Hant"])
+def test_feeds_speak_the_readers_language(site, lang):
+    client, config = site()
+    post(client, text="hallo", title="Mein Beitrag")
+    t = translator(lang)
+    _, thread = feed(client, uri="/post/", lang=lang)
+    assert not thread.bozo, thread.bozo_exception
+    assert thread.feed.title == t("feed_thread_title", title="Mein Beitrag")
+    assert thread.feed.title != "Comments on Mein Beitrag"
+    assert thread.feed.language == lang
+    assert thread.entries[0].title == t(
+        "feed_entry_title", author=t("anonymous"), title="Mein Beitrag"
+    )
+    assert thread.feed.id == f"{config.public_url}/feed/thread.atom?uri=/post/&lang={lang}"
+    _, recent = feed(client, path="/feed/recent.atom", lang=lang)
+    assert recent.feed.title == t("feed_recent_title", site="blog.example.com")
+    # English stays the default, under its own cache entry
+    _, english = feed(client, uri="/post/")
+    assert english.feed.title == "Comments on Mein Beitrag"

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import mf2py
 import pytest
 
+from commentd.services.i18n import translator
 from commentd.services.metrics import CACHE
 from commentd.storage.database import connection
 from commentd.storage.models import Comment, Status, Thread
@@ -360,3 +361,20 @@ def test_without_a_site_url_the_demo_page_is_the_blog(serve, make_app, make_conf
     assert res.status == 303
     assert urlsplit(res.header("Location")).path == "/"
     assert urlsplit(res.header("Location")).fragment.startswith("c")
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("ar", "rtl"), ("he-IL", "rtl"), ("fa", "rtl")])
+def test_right_to_left_languages_lay_out_mirrored_and_text_keeps_its_direction(
+    client, lang, direction
+):
+    client.post_comment(text="An English comment in a right-to-left thread")
+    html = fragment(client, lang=lang).raw.decode()
+    words = translator(lang)
+    assert f'dir="{direction}"' in html.split(">", 1)[0]
+    assert f"{words('title_label')} (1)" in html
+    assert words("title_label") != "Comments"  # a real translation, not the English fallback
+    assert '<div class="cd-body e-content" itemprop="text" dir="auto">' in html
+
+
+def test_left_to_right_languages_say_so(client):
+    assert 'dir="ltr"' in fragment(client, lang="de").raw.decode().split(">", 1)[0]

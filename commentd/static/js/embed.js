@@ -655,7 +655,7 @@ function mount(el, o = {}) {
     live = h("div", { class: "cd-live cd-sr", "aria-live": "polite" });
     news = h("button", { type: "button", class: "cd-news", hidden: true });
     // The thread's Atom feed, in the header beside the title.
-    const feed = h("a", { class: "cd-feed", type: "application/atom+xml", href: new URL("../feed/thread.atom?uri=" + encodeURIComponent(uri), JS) }, t("feed"));
+    const feed = h("a", { class: "cd-feed", type: "application/atom+xml", href: new URL("../feed/thread.atom?" + new URLSearchParams({ uri, lang }), JS) }, t("feed"));
     root = h("section", { class: "cd-root", lang, dir: /^(ar|he|fa)$/.test(lang) ? "rtl" : "ltr", "aria-label": t("title_label") }, heading, feed);
     setTheme();
     mq.addEventListener("change", setTheme, on);
