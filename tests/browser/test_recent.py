@@ -59,6 +59,12 @@ def test_the_embed_links_to_its_thread_feed(site, page):
     page.goto(s.add_page("/post/", body='<div id="commentd" data-uri="/post/?a=1&amp;b=2"></div>'))
     link = page.locator("#commentd").get_by_role("link", name="Comments feed")
     expect(link).to_have_attribute(
-        "href", f"{s.api_origin}/feed/thread.atom?uri=%2Fpost%2F%3Fa%3D1%26b%3D2"
+        "href", f"{s.api_origin}/feed/thread.atom?uri=%2Fpost%2F%3Fa%3D1%26b%3D2&lang=en"
+    )
+    # in the page's language
+    page.goto(s.add_page("/de/", lang="de", body='<div id="commentd" data-uri="/post/"></div>'))
+    link = page.locator("#commentd a.cd-feed")
+    expect(link).to_have_attribute(
+        "href", f"{s.api_origin}/feed/thread.atom?uri=%2Fpost%2F&lang=de"
     )
     no_page_errors(page)
