@@ -484,7 +484,7 @@ SECTIONS: dict[str, str] = {
     "database": "Where comments are stored.",
     "comments": "Limits and rules for comments.",
     "moderation": "What waits for approval before readers see it.",
-    "ratelimit": "How fast one client network may post and vote; answered with 429.",
+    "ratelimit": "How fast one client network may post, vote and report; answered with 429.",
     "cache": "HTTP caching of thread reads and counts.",
     "metrics": "The Prometheus endpoint /metrics and StatsD.",
     "security": "Secrets.",
@@ -723,6 +723,16 @@ SETTINGS: tuple[Setting, ...] = (
         "The Akismet API address (for an Akismet-compatible service).",
     ),
     Setting(
+        "moderation",
+        "reports_to_hide",
+        INT,
+        "3",
+        "Readers' reports that hide an approved comment until a moderator looks at it "
+        "(it goes back to pending); 0 never hides a comment because of reports.",
+        minimum=0,
+        maximum=1000,
+    ),
+    Setting(
         "mail",
         "host",
         STR,
@@ -877,6 +887,25 @@ SETTINGS: tuple[Setting, ...] = (
         maximum=100_000,
     ),
     Setting(
+        "ratelimit",
+        "votes_per_network",
+        INT,
+        "10",
+        "Votes one comment may get from one client network (IPv4 /24, IPv6 /48); more new "
+        "votes from there are refused with 403 vote_limit. 0 for no cap.",
+        minimum=0,
+        maximum=1_000_000,
+    ),
+    Setting(
+        "ratelimit",
+        "reports_per_hour",
+        INT,
+        "10",
+        "Comment reports one client network may send per hour; 0 for no limit.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
         "cache",
         "max_age",
         DURATION,
@@ -1021,6 +1050,7 @@ class ModerationConfig:
     min_submit_time: int
     akismet_key: str
     akismet_url: str
+    reports_to_hide: int
 
 
 @dataclass(frozen=True)
@@ -1076,6 +1106,8 @@ class RateLimitConfig:
     comments_per_minute: int
     comments_per_hour: int
     votes_per_minute: int
+    votes_per_network: int
+    reports_per_hour: int
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def make_config(database_url) -> Callable[..., Config]:
             "ratelimit.comments_per_minute": 0,
             "ratelimit.comments_per_hour": 0,
             "ratelimit.votes_per_minute": 0,
+            "ratelimit.reports_per_hour": 0,
             # tests post the moment a form is shown: the bot timer is on where a test sets it
             "moderation.min_submit_time": 0,
         }

@@ -107,7 +107,11 @@ def test_zero_config_gives_the_defaults():
         access_log="text",
     )
     assert config.ratelimit == RateLimitConfig(
-        comments_per_minute=5, comments_per_hour=30, votes_per_minute=30
+        comments_per_minute=5,
+        comments_per_hour=30,
+        votes_per_minute=30,
+        votes_per_network=10,
+        reports_per_hour=10,
     )
     assert config.database == DatabaseConfig(url="sqlite:///commentd.db", cache_memory=8 * 2**20)
     assert config.comments == CommentsConfig(
@@ -131,6 +135,7 @@ def test_zero_config_gives_the_defaults():
         min_submit_time=3,
         akismet_key="",
         akismet_url="https://rest.akismet.com",
+        reports_to_hide=3,
     )
     assert config.mail.enabled is False
     assert (config.mail.port, config.mail.security, config.mail.link_expiry) == (

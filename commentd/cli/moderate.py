@@ -34,7 +34,7 @@ class Since(click.ParamType):
         return moment
 
 
-def _comment_json(comment) -> dict:
+def _comment_json(comment, reports=None) -> dict:
     return {
         "id": comment.id,
         "thread": comment.thread.uri,
@@ -51,6 +51,7 @@ def _comment_json(comment) -> dict:
         "dislikes": comment.dislikes,
         "pinned": comment.pinned,
         "network": comment.remote_addr,
+        "reports": dict(reports.reasons) if reports else {},
     }
 
 
@@ -94,15 +95,24 @@ def list_comments(
         )
     )
     if as_json:
-        emit_json({"total": page.total, "comments": [_comment_json(c) for c in page.comments]})
+        comments = [_comment_json(c, page.reports.get(c.id)) for c in page.comments]
+        emit_json({"total": page.total, "comments": comments})
         return
     table(
-        ("ID", "STATUS", "CREATED", "THREAD", "AUTHOR", "TEXT"),
+        ("ID", "STATUS", "CREATED", "REPORTS", "THREAD", "AUTHOR", "TEXT"),
         [
-            (c.id, c.status.value, c.created, c.thread.uri, c.author or "anonymous", c.text)
+            (
+                c.id,
+                c.status.value,
+                c.created,
+                page.reports[c.id].total if c.id in page.reports else 0,
+                c.thread.uri,
+                c.author or "anonymous",
+                c.text,
+            )
             for c in page.comments
         ],
-        widths={3: 40, 4: 24, 5: 60},
+        widths={4: 40, 5: 24, 6: 60},
     )
     click.echo(f"{len(page.comments)} of {page.total} {status} comments", err=True)
 
@@ -116,8 +126,8 @@ def show(comment_id: int, config_path: str | None, as_json: bool) -> None:
     site = open_site_for(config_path)
 
     def load():
-        comment = site.moderation().comment(comment_id)
-        return _comment_json(comment)
+        moderation = site.moderation()
+        return _comment_json(moderation.comment(comment_id), moderation.reports(comment_id))
 
     data = run_service(load)
     if as_json:
@@ -128,6 +138,8 @@ def show(comment_id: int, config_path: str | None, as_json: bool) -> None:
     click.echo(f"{'created:':<9} {data['created']:%Y-%m-%d %H:%M:%S} UTC")
     click.echo(f"{'votes:':<9} +{data['likes']} -{data['dislikes']}")
     click.echo(f"{'pinned:':<9} {'yes' if data['pinned'] else 'no'}")
+    reports = ", ".join(f"{reason} x{count}" for reason, count in data["reports"].items())
+    click.echo(f"{'reports:':<9} {reports or '-'}")
     click.echo("")
     click.echo(data["text"])
 

@@ -1,8 +1,8 @@
 """Who is asking: a client address, anonymized for storage and keyed for votes.
 
 Full addresses are never stored. A comment keeps the /24 (IPv4) or /48 (IPv6) network; a
-vote keeps an HMAC of the full address under the site's voter key, which identifies a voter
-without revealing them.
+vote keeps an HMAC, under the site's voter key, of the reader id the embed sent (or, without
+one, of the full address) and of the network, which identify a voter without revealing them.
 """
 
 from __future__ import annotations
@@ -72,6 +72,10 @@ class Client:
         """A stable pseudonymous id for this client under ``key``."""
         return keyed_hash(key, self.address)
 
+    def network_voter(self, key: bytes) -> str:
+        """A pseudonymous id for this client's network under ``key`` (for per-network caps)."""
+        return keyed_hash(key, f"network\n{self.network or 'unknown'}")
+
     @property
     def network(self) -> str | None:
         """The anonymized address that may be stored."""
@@ -80,3 +84,9 @@ class Client:
     def within(self, networks: tuple[str, ...]) -> bool:
         """Whether the client's address is in one of ``networks`` (CIDR texts)."""
         return _in(self.address, tuple(ipaddress.ip_network(net) for net in networks))
+
+
+def reader_voter(key: bytes, reader_id: str) -> str:
+    """A stable pseudonymous id for the reader whose browser sent ``reader_id``, under ``key``;
+    never the same as a ``Client.voter`` (an address has no newline)."""
+    return keyed_hash(key, f"reader\n{reader_id}")

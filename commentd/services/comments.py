@@ -1,4 +1,4 @@
-"""Writing comments: create, read with a token, edit, delete, vote, preview."""
+"""Writing comments: create, read with a token, edit, delete, vote, report, preview."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from peewee import IntegrityError, fn
 
 from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
-from commentd.services import metrics, tokens, validation
-from commentd.services.clients import Client
+from commentd.services import audit, metrics, tokens, validation
+from commentd.services.clients import Client, reader_voter
 from commentd.services.events import Events, NoEvents
 from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, keyed_hash
@@ -22,7 +22,16 @@ from commentd.services.spam import Submission
 from commentd.services.threads import thread_closed
 from commentd.storage import writes
 from commentd.storage.database import batched_write, expected_write, write_transaction
-from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
+from commentd.storage.models import (
+    REPORT_REASONS,
+    Comment,
+    Report,
+    Status,
+    Thread,
+    Vote,
+    text_hash,
+    utcnow,
+)
 
 MAX_IDEMPOTENCY_KEY = 255
 # Spam is among them: to its author a comment caught as spam looks merely held, so a bot
@@ -47,6 +56,21 @@ class Voted:
 
     comment: Comment
     value: int
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who votes or reports, as keyed hashes: the reader id the embed sent (None without one),
+    the client's address and its network."""
+
+    reader: str | None
+    address: str
+    network: str
+
+    @property
+    def key(self) -> str:
+        """A vote's ``voter`` and a report's ``reporter``: the reader, else the address."""
+        return self.reader or self.address
 
 
 @dataclass(frozen=True)
@@ -85,6 +109,16 @@ class CommentService:
         if self.limiter is not None:
             self.limiter.hit(action, client)
 
+    def _voter(self, client: Client, reader_id: Any) -> Voter:
+        """``client`` with the reader id it sent (validated: ``400 invalid_value``)."""
+        raw = validation.reader_id(reader_id)
+        key = self.keys.voter
+        return Voter(
+            reader=reader_voter(key, raw) if raw is not None else None,
+            address=client.voter(key),
+            network=client.network_voter(key),
+        )
+
     # -- tokens -------------------------------------------------------------------------
 
     def editable_until(self, comment: Comment) -> dt.datetime:
@@ -118,7 +152,7 @@ class CommentService:
 
     # -- writes -------------------------------------------------------------------------
 
-    def _idempotency_hash(self, key: str | None, client: Client) -> str | None:
+    def _idempotency_hash(self, key: str | None, voter: Voter) -> str | None:
         if key is None:
             return None
         if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
@@ -127,7 +161,9 @@ class CommentService:
                 code="invalid_value",
                 field="Idempotency-Key",
             )
-        return keyed_hash(self.keys.idempotency, f"{client.voter(self.keys.voter)}\n{key}", 64)
+        # The key is the sender's own: scoped to its reader id (kept when the reader's address
+        # changes between a request and its retry), else to its address.
+        return keyed_hash(self.keys.idempotency, f"{voter.key}\n{key}", 64)
 
     def create(
         self,
@@ -167,7 +203,8 @@ class CommentService:
             )
         title = validation.title(data.get("title"))
         parent_id = validation.identifier(data.get("parent"), "parent")
-        idem = self._idempotency_hash(idempotency_key, client)
+        author = self._voter(client, data.get("voter"))
+        idem = self._idempotency_hash(idempotency_key, author)
         if idem is not None:
             earlier = Comment.get_or_none(Comment.idempotency_key == idem)
             if earlier is not None:
@@ -190,7 +227,7 @@ class CommentService:
             user_agent=client.user_agent,
         )
         status = self.screener.screen(submission, html, client, _traps(data))
-        voter = client.voter(self.keys.voter)
+        voter = author.address
         # Built before the write lock is taken: inside it only what depends on the database.
         comment = Comment(
             text=text,
@@ -199,6 +236,7 @@ class CommentService:
             status=status,
             remote_addr=client.network,
             voter=voter,
+            reader=author.reader,
             idempotency_key=idem,
             **fields,
         )
@@ -321,23 +359,43 @@ class CommentService:
             self.events.comment_deleted(comment)
         return comment
 
-    def vote(self, comment_id: int, value: Any, client: Client, token: str | None = None) -> Voted:
-        """Record ``client``'s vote (+1, -1, or 0 to withdraw)."""
+    def vote(
+        self,
+        comment_id: int,
+        value: Any,
+        client: Client,
+        token: str | None = None,
+        reader_id: Any = None,
+    ) -> Voted:
+        """Record the vote (+1, -1, or 0 to withdraw) of the reader ``reader_id`` names, or of
+        ``client``'s address without one."""
         value = validation.json_integer(value)
         if value not in (-1, 0, 1):
             raise ValidationError("value must be 1, -1 or 0.", code="invalid_value", field="value")
-        voter = client.voter(self.keys.voter)
+        voter = self._voter(client, reader_id)
         self._count("vote", client)
         with write_transaction():
-            comment = self._load(comment_id)
-            if comment.status != Status.APPROVED:
-                raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
+            comment = self._approved(comment_id)
             self._refuse_if_closed(comment)
-            if comment.voter == voter or self._holds_token(comment_id, token):
+            if self._owns(comment, voter, token):
                 raise Forbidden("You cannot vote on your own comment.", code="own_comment")
-            Vote.delete().where((Vote.comment == comment) & (Vote.voter == voter)).execute()
-            if value:
-                Vote.create(comment=comment, voter=voter, value=value, created=self.clock())
+            mine = Vote.get_or_none((Vote.comment == comment) & (Vote.voter == voter.key))
+            taken_over = self._take_over_legacy_vote(comment, voter)
+            if mine is not None and not value:
+                mine.delete_instance()
+            elif mine is not None:
+                mine.value = value
+                mine.save(only=[Vote.value])
+            elif value:
+                if not taken_over:
+                    self._refuse_over_network_cap(comment, voter)
+                Vote.create(
+                    comment=comment,
+                    voter=voter.key,
+                    network=voter.network,
+                    value=value,
+                    created=self.clock(),
+                )
             tally = dict(
                 Vote.select(Vote.value, fn.COUNT(Vote.id))
                 .where(Vote.comment == comment)
@@ -349,6 +407,90 @@ class CommentService:
             bump_version(comment.thread_id)
         metrics.VOTES.inc({"value": VOTE_NAMES[value]})
         return Voted(comment, value)
+
+    def _approved(self, comment_id: int) -> Comment:
+        """An approved comment, its row locked for this transaction; else 404 (as if absent)."""
+        comment = writes.comment_for_update(comment_id)
+        if comment is None or comment.status != Status.APPROVED:
+            raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
+        return comment
+
+    def _owns(self, comment: Comment, voter: Voter, token: str | None) -> bool:
+        """Whether ``voter`` wrote ``comment``: it holds the edit token, or it is the reader
+        who posted it; an API client without a reader id, by the address that posted it."""
+        if self._holds_token(comment.id, token):
+            return True
+        if voter.reader is not None:
+            return comment.reader == voter.reader
+        return comment.voter == voter.address
+
+    def _take_over_legacy_vote(self, comment: Comment, voter: Voter) -> bool:
+        """Drop the vote this reader's address cast before votes were per reader (its
+        ``network`` is NULL): the reader's vote replaces it, so nobody counts twice."""
+        if voter.reader is None:
+            return False
+        legacy = (Vote.comment == comment) & (Vote.voter == voter.address) & Vote.network.is_null()
+        return Vote.delete().where(legacy).execute() > 0
+
+    def _refuse_over_network_cap(self, comment: Comment, voter: Voter) -> None:
+        cap = self.config.ratelimit.votes_per_network
+        if not cap:
+            return
+        cast = Vote.select().where((Vote.comment == comment) & (Vote.network == voter.network))
+        if cast.count() >= cap:
+            raise Forbidden(
+                "Too many votes on this comment came from your network.", code="vote_limit"
+            )
+
+    def report(
+        self,
+        comment_id: int,
+        reason: Any,
+        client: Client,
+        token: str | None = None,
+        reader_id: Any = None,
+    ) -> Comment:
+        """Record a reader's report of an approved comment; enough reports
+        (``[moderation] reports_to_hide``) hide it until a moderator looks at it."""
+        if not isinstance(reason, str) or reason not in REPORT_REASONS:
+            raise ValidationError(
+                f"reason must be one of {', '.join(REPORT_REASONS)}.",
+                code="invalid_value",
+                field="reason",
+            )
+        reporter = self._voter(client, reader_id)
+        self._count("report", client)
+        try:
+            with write_transaction():
+                comment = self._approved(comment_id)
+                if self._owns(comment, reporter, token):
+                    raise Forbidden("You cannot report your own comment.", code="own_comment")
+                mine = (Report.comment == comment) & (Report.reporter == reporter.key)
+                if Report.select().where(mine).exists():
+                    raise _already_reported()
+                Report.create(
+                    comment=comment, reporter=reporter.key, reason=reason, created=self.clock()
+                )
+                self._hide_if_reported_enough(comment)
+        except IntegrityError as exc:  # the same reporter, at the same moment (PostgreSQL)
+            raise _already_reported() from exc
+        metrics.REPORTS.inc({"reason": reason})
+        return comment
+
+    def _hide_if_reported_enough(self, comment: Comment) -> None:
+        threshold = self.config.moderation.reports_to_hide
+        if not threshold:
+            return
+        reports = Report.select().where(Report.comment == comment).count()
+        if reports < threshold:
+            return
+        comment.status = Status.PENDING
+        comment.save(only=[Comment.status])
+        bump_version(comment.thread_id)
+        audit.record(
+            audit.SYSTEM, "hide", "comment", comment.id, {"from": "approved", "reports": reports}
+        )
+        self.events.comment_hidden(comment, reports)
 
     def _refuse_if_closed(self, comment: Comment) -> None:
         thread = Thread.get_by_id(comment.thread_id)
@@ -367,6 +509,10 @@ class CommentService:
     def preview(self, data: Mapping[str, Any]) -> str:
         """The HTML a text would be stored as."""
         return render(validation.text(data.get("text"), max_length=self.config.comments.max_length))
+
+
+def _already_reported() -> Conflict:
+    return Conflict("You already reported this comment.", code="already_reported")
 
 
 def _traps(data: Mapping[str, Any]) -> Traps:

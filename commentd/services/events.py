@@ -23,6 +23,9 @@ class Events(Protocol):
     def comment_deleted(self, comment: Comment) -> None:
         """A comment was deleted by its author or a moderator (``comment`` is already erased)."""
 
+    def comment_hidden(self, comment: Comment, reports: int) -> None:
+        """An approved comment went back to pending after ``reports`` readers reported it."""
+
 
 class NoEvents:
     """Listens to nothing: for tools and tests that want no mail and no webhooks."""
@@ -34,4 +37,7 @@ class NoEvents:
         return None
 
     def comment_deleted(self, comment: Comment) -> None:
+        return None
+
+    def comment_hidden(self, comment: Comment, reports: int) -> None:
         return None

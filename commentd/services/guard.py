@@ -1,4 +1,4 @@
-"""Rate limits: how often one client network may post or vote.
+"""Rate limits: how often one client network may post, vote or report.
 
 Fixed windows counted in the database (per rule, one upsert that returns the count), so the
 limits hold across every process serving a site. The key is the client's anonymized network
@@ -39,6 +39,7 @@ class RateLimiter:
         self.rules = {
             "comment": [(MINUTE, limits.comments_per_minute), (HOUR, limits.comments_per_hour)],
             "vote": [(MINUTE, limits.votes_per_minute)],
+            "report": [(HOUR, limits.reports_per_hour)],
             "login": [(LOGIN_WINDOW, config.admin.login_attempts)],
         }
         self.clock = clock

@@ -383,6 +383,12 @@ COMMENTS_CREATED = Counter(
 VOTES = Counter(
     "commentd_votes_total", "Votes cast, changed or withdrawn.", ("value",), statsd="votes"
 )
+REPORTS = Counter(
+    "commentd_reports_total",
+    "Readers' reports of comments, by reason.",
+    ("reason",),
+    statsd="reports",
+)
 CACHE = Counter(
     "commentd_cache_total",
     "Thread reads and counts by how they were answered: hit, miss or not_modified.",

@@ -23,7 +23,15 @@ from commentd.services.events import Events, NoEvents
 from commentd.services.render import render
 from commentd.services.threads import thread_closed
 from commentd.storage.database import write_transaction
-from commentd.storage.models import Comment, Status, Thread, text_hash, utcnow
+from commentd.storage.models import (
+    REPORT_REASONS,
+    Comment,
+    Report,
+    Status,
+    Thread,
+    text_hash,
+    utcnow,
+)
 
 MAX_BATCH = 500
 QUEUE_STATUSES = tuple(status.value for status in Status)
@@ -33,13 +41,53 @@ DERIVED = frozenset({"html", "text_hash"})
 
 
 @dataclass(frozen=True)
+class Reports:
+    """Readers' reports of one comment: how many gave each reason, most given first."""
+
+    reasons: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, count in self.reasons)
+
+    def __str__(self) -> str:
+        times = "once" if self.total == 1 else f"{self.total} times"
+        return f"Reported {times}: " + ", ".join(f"{r} \u00d7{n}" for r, n in self.reasons)
+
+
+@dataclass(frozen=True)
 class QueuePage:
-    """One page of the moderation list, with the number of matches in all."""
+    """One page of the moderation list, with the number of matches in all, and the reports of
+    the page's reported comments by comment id."""
 
     comments: list[Comment]
     total: int
     limit: int
     offset: int
+    reports: dict[int, Reports]
+
+
+def reports_of(comment_ids: Iterable[int]) -> dict[int, Reports]:
+    """The reports of each of ``comment_ids`` that has some."""
+    ids = list(comment_ids)
+    if not ids:
+        return {}
+    counted: dict[int, dict[str, int]] = {}
+    rows = (
+        Report.select(Report.comment, Report.reason, fn.COUNT(Report.id))
+        .where(Report.comment.in_(ids))
+        .group_by(Report.comment, Report.reason)
+        .tuples()
+    )
+    for comment_id, reason, count in rows:
+        counted.setdefault(comment_id, {})[reason] = count
+    order = {reason: n for n, reason in enumerate(REPORT_REASONS)}
+    return {
+        comment_id: Reports(
+            tuple(sorted(reasons.items(), key=lambda item: (-item[1], order.get(item[0], 99))))
+        )
+        for comment_id, reasons in counted.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -123,7 +171,13 @@ class ModerationService:
             query = query.order_by(Comment.created.desc(), Comment.id.desc())
         limit = max(1, min(int(limit), 500))
         offset = max(0, int(offset))
-        return QueuePage(list(query.limit(limit).offset(offset)), total, limit, offset)
+        comments = list(query.limit(limit).offset(offset))
+        reports = reports_of(c.id for c in comments)
+        return QueuePage(comments, total, limit, offset, reports)
+
+    def reports(self, comment_id: int) -> Reports | None:
+        """Readers' reports of one comment; None when it has none."""
+        return reports_of([comment_id]).get(comment_id)
 
     def counts_by_status(self) -> dict[str, int]:
         """How many comments there are in each status."""
@@ -181,13 +235,21 @@ class ModerationService:
         return [found[i] for i in wanted]
 
     def approve(self, ids: Iterable[Any], actor: Actor) -> list[Comment]:
-        """Publish held (or spam) comments."""
+        """Publish held (or spam) comments, and clear readers' reports of them (so that a
+        comment hidden by reports is not hidden again by the next one)."""
         changed = []
         with write_transaction():
             for comment in self._batch(ids):
                 if comment.status == Status.DELETED:
                     raise Conflict(f"Comment {comment.id} was deleted.", code="comment_deleted")
+                cleared = Report.delete().where(Report.comment == comment.id).execute()
+                if cleared:
+                    audit.record(
+                        actor, "clear_reports", "comment", comment.id, {"reports": cleared}
+                    )
                 if comment.status == Status.APPROVED:
+                    if cleared:
+                        changed.append(comment)
                     continue
                 before = comment.status
                 comment.status = Status.APPROVED

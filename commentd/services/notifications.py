@@ -57,6 +57,13 @@ class Notifier:
             return
         self._webhooks("comment.deleted", comment, Thread.get_by_id(comment.thread_id))
 
+    def comment_hidden(self, comment: Comment, reports: int) -> None:
+        if self.silent:
+            return
+        thread = Thread.get_by_id(comment.thread_id)
+        self._admin_mail(comment, thread, reports=reports)
+        self._webhooks("comment.hidden", comment, thread)
+
     # -- what a comment looks like to the outside ---------------------------------------
 
     def page_url(self, thread: Thread, comment: Comment) -> str:
@@ -91,7 +98,9 @@ class Notifier:
 
     # -- mail ---------------------------------------------------------------------------
 
-    def _admin_mail(self, comment: Comment, thread: Thread) -> None:
+    def _admin_mail(self, comment: Comment, thread: Thread, reports: int = 0) -> None:
+        """The moderation mail for a new comment, or (``reports``) for one hidden after that
+        many readers reported it."""
         settings = self.config.mail
         if not settings.enabled or not settings.admin:
             return
@@ -101,8 +110,14 @@ class Notifier:
         actions = (("Approve", "approve"),) if held else ()
         actions += (("Delete", "delete"), ("Mark as spam", "spam"))
         expires = utcnow() + dt.timedelta(seconds=settings.link_expiry)
+        if reports:
+            intro = f"{author}'s comment on {where} was hidden after {reports} reports:"
+            subject = f"Comment by {author} on {where} hidden after {reports} reports"
+        else:
+            intro = f"{author} {'wrote (held for moderation)' if held else 'wrote'} on {where}:"
+            subject = f"{'Held' if held else 'New'} comment by {author} on {where}"
         lines = [
-            f"{author} {'wrote (held for moderation)' if held else 'wrote'} on {where}:",
+            intro,
             "",
             comment.text,
             "",
@@ -119,7 +134,6 @@ class Notifier:
             f"Each link works once, until {expires:%Y-%m-%d %H:%M} UTC, and asks you to "
             "confirm before it acts.",
         ]
-        subject = f"{'Held' if held else 'New'} comment by {author} on {where}"
         outbox.enqueue(
             mail.KIND,
             settings.admin,

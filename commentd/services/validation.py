@@ -168,6 +168,20 @@ def uri(value: Any) -> str:
     return cleaned
 
 
+READER_ID_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def reader_id(value: Any) -> str | None:
+    """The random reader id the embed keeps in the browser (``voter``); None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or READER_ID_RE.fullmatch(value) is None:
+        raise ValidationError(
+            "voter must be 16 to 64 letters, digits, _ or -.", code="invalid_value", field="voter"
+        )
+    return value
+
+
 def boolean(value: Any, field: str) -> bool:
     if value is None:
         return False

@@ -27,6 +27,7 @@ DESCRIPTIONS = {
     "comment.created": "New comment",
     "comment.approved": "Comment approved",
     "comment.deleted": "Comment deleted",
+    "comment.hidden": "Comment hidden after readers' reports",
 }
 
 

@@ -1,4 +1,4 @@
-"""The tables: threads, comments, votes and site settings.
+"""The tables: threads, comments, votes, reports and site settings.
 
 All times are naive UTC ``datetime`` values. Markdown source and its rendered HTML are both
 stored: HTML is produced once, at write time, and never re-rendered on read. Author, website
@@ -101,7 +101,8 @@ class Comment(BaseModel):
     likes = IntegerField(default=0)
     dislikes = IntegerField(default=0)
     remote_addr = CharField(max_length=64, null=True)
-    voter = CharField(max_length=64, null=True)
+    voter = CharField(max_length=64, null=True)  # the author's address, as a vote's keyed hash
+    reader = CharField(max_length=64, null=True)  # the author's reader id, as a keyed hash
     notify = BooleanField(default=False)
     idempotency_key = CharField(max_length=64, null=True, unique=True)
     pinned = BooleanField(default=False)
@@ -115,15 +116,34 @@ class Comment(BaseModel):
 
 
 class Vote(BaseModel):
-    """One voter's vote on one comment: +1 or -1."""
+    """One voter's vote on one comment: +1 or -1.
+
+    ``voter`` is a keyed hash of the reader id the embed sent, or of the client's address
+    without one; ``network`` a keyed hash of the client's network, for the per-network cap
+    (NULL on votes stored before it, which were all keyed by address).
+    """
 
     comment = ForeignKeyField(Comment, backref="votes", on_delete="CASCADE")
     voter = CharField(max_length=64)
     value = IntegerField(constraints=[SQL("CHECK (value IN (-1, 1))")])
     created = DateTimeField(default=utcnow)
+    network = CharField(max_length=64, null=True)
 
     class Meta:
         indexes = ((("comment", "voter"), True),)
+
+
+class Report(BaseModel):
+    """One reader's report of one comment: ``reporter`` is the keyed hash a vote's ``voter``
+    would be, ``reason`` one of ``REPORT_REASONS``."""
+
+    comment = ForeignKeyField(Comment, backref="reports", on_delete="CASCADE")
+    reporter = CharField(max_length=64)
+    reason = CharField(max_length=16)
+    created = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("comment", "reporter"), True),)
 
 
 class RateHit(BaseModel):
@@ -203,4 +223,17 @@ class Ban(BaseModel):
         indexes = ((("kind", "value"), True),)
 
 
-MODELS = (Setting, Thread, Comment, Vote, RateHit, AuditEntry, OutboxMessage, UsedToken, Ban)
+REPORT_REASONS = ("spam", "abuse", "off_topic", "other")
+
+MODELS = (
+    Setting,
+    Thread,
+    Comment,
+    Vote,
+    Report,
+    RateHit,
+    AuditEntry,
+    OutboxMessage,
+    UsedToken,
+    Ban,
+)

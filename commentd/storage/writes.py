@@ -15,7 +15,7 @@ from typing import Any
 
 from peewee import SQL, Field, Model, Query
 
-from commentd.storage.database import database_proxy
+from commentd.storage.database import database_proxy, is_sqlite
 from commentd.storage.models import Comment, RateHit, Status, Thread, text_hash
 
 _CACHE = "_commentd_write_sql"
@@ -68,6 +68,20 @@ def thread_for_uri(uri: str) -> Thread | None:
 def comment_by_id(comment_id: int) -> Comment | None:
     """The comment ``comment_id``."""
     return _one(Comment, "comment_by_id", Comment.id, comment_id)
+
+
+def comment_for_update(comment_id: int) -> Comment | None:
+    """The comment ``comment_id``, its row locked until the transaction ends, so that votes and
+    reports on one comment count one after another (on SQLite the write transaction already
+    holds the whole database)."""
+    fields = Comment._meta.sorted_fields
+
+    def build() -> Query:
+        query = Comment.select(*fields).where(Comment.id == comment_id).limit(1)
+        return query if is_sqlite(database_proxy.obj) else query.for_update()
+
+    cursor = _execute("comment_for_update", build, (comment_id, 1))
+    return _model(Comment, fields, cursor.fetchone())
 
 
 def has_comment(

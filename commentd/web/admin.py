@@ -340,11 +340,13 @@ def register(
     @route(f"/admin/comments/{ID}")
     @signed_in_get
     def comment(session: Session, params: dict[str, list[str]], comment_id: str) -> str:
-        found = site.moderation().comment(int(comment_id))
+        moderation = site.moderation()
+        found = moderation.comment(int(comment_id))
         return render(
             "comment",
             title=f"Comment {found.id}",
             comment=found,
+            reports=moderation.reports(found.id),
             values={"text": found.text, "author": found.author, "website": found.website},
             message=None,
             **page_values(session, "queue", params),
@@ -364,6 +366,7 @@ def register(
                 "comment",
                 title=f"Comment {found.id}",
                 comment=found,
+                reports=moderation.reports(found.id),
                 values=values,
                 message=exc.message,
                 **page_values(session, "queue", {}),

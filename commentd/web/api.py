@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,21 +99,34 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
         deleted = services.comments.delete(_comment_id(comment_id), inputs.bearer_token(environ()))
         return {"comment": present.comment(deleted)}
 
-    @app.post(f"/api/comments/{ID_PATTERN}/vote")
-    def vote(comment_id: str) -> dict[str, Any]:
+    def reader_act(act: Callable[..., Any], comment_id: str, field: str) -> Any:
+        """A reader's vote or report: the body's ``field`` and reader id (``voter``), the
+        client, and the edit token if one is sent (proof of authorship)."""
         data = inputs.json_object(environ(), limit)
-        voted = services.comments.vote(
+        return act(
             _comment_id(comment_id),
-            data.get("value"),
+            data.get(field),
             inputs.client(environ(), services.addresses),
             token=inputs.bearer_token(environ()),
+            reader_id=data.get("voter"),
         )
+
+    @app.post(f"/api/comments/{ID_PATTERN}/vote")
+    def vote(comment_id: str) -> dict[str, Any]:
+        voted = reader_act(services.comments.vote, comment_id, "value")
         return {
             "id": voted.comment.id,
             "likes": voted.comment.likes,
             "dislikes": voted.comment.dislikes,
             "vote": voted.value,
         }
+
+    @app.post(f"/api/comments/{ID_PATTERN}/report")
+    def report(comment_id: str) -> dict[str, Any]:
+        reported = reader_act(services.comments.report, comment_id, "reason")
+        # Accepted, whatever it led to: a reporter is not told whether the comment was hidden.
+        bottle.response.status = 202
+        return {"id": reported.id, "reported": True}
 
     @app.get("/api/counts")
     def counts_by_query() -> bytes:

@@ -44,11 +44,19 @@ def test_list_shows_the_queue_as_a_table_and_approve_publishes(shell):
     client, run = shell
     a, b = held(client, "first   words\non two lines", author="Ann"), held(client, "second")
     listing = run("comments", "list")
-    assert header(listing.stdout) == ["ID", "STATUS", "CREATED", "THREAD", "AUTHOR", "TEXT"]
+    assert header(listing.stdout) == [
+        "ID",
+        "STATUS",
+        "CREATED",
+        "REPORTS",
+        "THREAD",
+        "AUTHOR",
+        "TEXT",
+    ]
     table = rows(listing.stdout)
-    assert [(r[0], r[1], r[3], r[4], r[5]) for r in table] == [
-        (str(a), "pending", "/post/", "Ann", "first words on two lines"),
-        (str(b), "pending", "/post/", "anonymous", "second"),
+    assert [(r[0], r[1], r[3], r[4], r[5], r[6]) for r in table] == [
+        (str(a), "pending", "0", "/post/", "Ann", "first words on two lines"),
+        (str(b), "pending", "0", "/post/", "anonymous", "second"),
     ]
     created = dt.datetime.fromisoformat(table[0][2].removesuffix("Z"))
     assert abs(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - created) < dt.timedelta(
@@ -79,7 +87,7 @@ def test_colour_only_on_a_terminal(shell):
 def test_long_text_is_cut_to_its_column(shell):
     client, run = shell
     held(client, "word " * 40)
-    text = rows(run("comments", "list").stdout)[0][5]
+    text = rows(run("comments", "list").stdout)[0][6]
     assert len(text) == 60
     assert text.endswith("…")
 
@@ -188,7 +196,7 @@ def test_spam_delete_and_search(shell):
         [str(s), "spam"]
     ]
     found = rows(run("comments", "list", "--status", "spam", "--search", "s@example").stdout)
-    assert [r[5] for r in found] == ["cheap pills"]
+    assert [r[6] for r in found] == ["cheap pills"]
     assert rows(run("comments", "list", "--status", "spam", "--search", "nothing").stdout) == []
     deleted = rows(run("comments", "list", "--status", "deleted").stdout)
     assert [(r[0], r[1]) for r in deleted] == [(str(d), "deleted")]

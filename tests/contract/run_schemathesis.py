@@ -2,10 +2,12 @@
 ``commentd/openapi.json``, all checks. Any finding fails (exit status 1).
 
     .venv/bin/python tests/contract/run_schemathesis.py [--max-examples N] [--seed S]
+        [--ports 18100-18199]
 
 It starts the server on a fresh SQLite file in a temporary directory, on a free port in
-18100-18199, sets an admin password with ``commentd admin set-password``, posts one comment
-(id 1, the spec's example id) to get its edit token and a second one to get cursors, and hands
+18100-18199 (or ``--ports``), sets an admin password with ``commentd admin set-password``,
+posts one comment (id 1, the spec's example id) to get its edit token and a second one to get
+cursors, and hands
 them to Schemathesis through ``hooks.py``: the edit token as a Bearer header on the API, an
 admin session cookie (and its CSRF token in every admin form) on ``/admin``, and cursors the
 server made. Run by ``.ci/run``.
@@ -28,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "commentd" / "openapi.json"
 HOOKS = Path(__file__).resolve().parent / "hooks.py"
-PORTS = range(18100, 18200)
+PORTS = "18100-18199"
 PASSWORD = "contract-admin-password"  # a throwaway server's
 # Rate limits off: generated comments and votes reach validation and storage instead of a 429
 # after the fifth. Bodies up to 1 MiB: every body the schemas allow fits (a 10,000-character
@@ -39,6 +41,11 @@ SETTINGS = {
     "COMMENTD_RATELIMIT_COMMENTS_PER_MINUTE": "0",
     "COMMENTD_RATELIMIT_COMMENTS_PER_HOUR": "0",
     "COMMENTD_RATELIMIT_VOTES_PER_MINUTE": "0",
+    "COMMENTD_RATELIMIT_VOTES_PER_NETWORK": "0",
+    "COMMENTD_RATELIMIT_REPORTS_PER_HOUR": "0",
+    # generated reports would otherwise hide comment 1 after the third: every later request
+    # on it would be a 404
+    "COMMENTD_MODERATION_REPORTS_TO_HIDE": "0",
     "COMMENTD_ADMIN_LOGIN_ATTEMPTS": "1000",
     # the seed comments come "through a proxy" from another network, so Schemathesis' votes
     # (from 127.0.0.1) are not votes on its own comments (403)
@@ -47,15 +54,17 @@ SETTINGS = {
 AUTHOR_NETWORK = "192.0.2.1"
 
 
-def free_port() -> int:
-    for port in PORTS:
+def free_port(ports: str) -> int:
+    """The first port of ``ports`` (``first-last``) nothing listens on."""
+    first, _, last = ports.partition("-")
+    for port in range(int(first), int(last or first) + 1):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise SystemExit("no free port in 18100-18199")
+    raise SystemExit(f"no free port in {ports}")
 
 
 def wait_until_healthy(base: str, server: subprocess.Popen, timeout: float = 30) -> None:
@@ -118,10 +127,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--workers", default="2")
     parser.add_argument("--report-dir", help="also write Schemathesis' JUnit and NDJSON reports")
+    parser.add_argument("--ports", default=PORTS, help="where to look for a free port (first-last)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="commentd-contract-") as tmp:
-        port = free_port()
+        port = free_port(args.ports)
         base = f"http://127.0.0.1:{port}"
         env = {key: value for key, value in os.environ.items() if not key.startswith("COMMENTD_")}
         env.update(SETTINGS)

@@ -32,6 +32,9 @@ class Recorder:
     def comment_deleted(self, comment):
         self.seen.append(("deleted", comment.id))
 
+    def comment_hidden(self, comment, reports):
+        self.seen.append(("hidden", comment.id))
+
 
 @pytest.fixture
 def world(make_config, make_app):

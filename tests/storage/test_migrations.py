@@ -10,7 +10,7 @@ from commentd.storage.migrations import (
     migrate,
     pending_migrations,
 )
-from commentd.storage.models import MODELS, Comment, Thread, text_hash
+from commentd.storage.models import MODELS, Comment, Report, Thread, Vote, text_hash
 
 
 def schema(db) -> dict:
@@ -53,6 +53,7 @@ def test_migrated_schema_equals_the_models(database_url):
         "thread",
         "comment",
         "vote",
+        "report",
         "rate_hit",
         "audit_entry",
         "outbox_message",
@@ -120,3 +121,50 @@ def test_text_hashes_are_filled_in_for_comments_written_before_them(database_url
     assert len(stored) == len(texts)
     assert stored[""] is None
     assert all(stored[text] == text_hash(text) for text in texts if text)
+
+
+def test_votes_stored_before_reader_ids_keep_their_counts(database_url):
+    """Migration 6 adds ``vote.network``, ``comment.reader`` and reports; the votes already
+    there stay, keyed by address, with no network, and every tally stays as it was."""
+    db = open_database(database_url)
+    with connection():
+        migrations = all_migrations()
+        with db.atomic(), SchemaVersion.bind_ctx(db):
+            db.create_tables([SchemaVersion])
+            SchemaVersion.create(version=5)
+            for migration in migrations[:5]:
+                migration.module.up(db)
+        mark = db.param
+        db.execute_sql(
+            "INSERT INTO thread (uri, created, locked, version) VALUES"
+            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
+            (False,),
+        )
+        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
+        votes = {1: (3, 1), 2: (0, 2), 3: (0, 0)}  # comment: (likes, dislikes)
+        for number, (likes, dislikes) in votes.items():
+            db.execute_sql(
+                "INSERT INTO comment (id, thread_id, text, html, created, status, likes,"
+                f" dislikes, notify, pinned, voter) VALUES ({mark}, {mark}, 'c', '',"
+                f" '2026-01-01 00:00:00', 'approved', {mark}, {mark}, {mark}, {mark}, 'author')",
+                (number, thread_id, likes, dislikes, False, False),
+            )
+            for n, value in enumerate([1] * likes + [-1] * dislikes):
+                db.execute_sql(
+                    "INSERT INTO vote (comment_id, voter, value, created) VALUES"
+                    f" ({mark}, {mark}, {mark}, '2026-01-01 00:00:00')",
+                    (number, f"address-{n}", value),
+                )
+        assert [m.version for m in migrate(db)] == [m.version for m in migrations[5:]]
+        tallies = {c.id: (c.likes, c.dislikes) for c in Comment.select()}
+        counted = {
+            number: (
+                Vote.select().where((Vote.comment == number) & (Vote.value == 1)).count(),
+                Vote.select().where((Vote.comment == number) & (Vote.value == -1)).count(),
+            )
+            for number in votes
+        }
+        assert tallies == counted == votes
+        assert Vote.select().where(Vote.network.is_null()).count() == 6
+        assert all(c.reader is None for c in Comment.select())
+        assert Report.select().count() == 0

@@ -168,6 +168,7 @@ RULES = {
     "author": (NEW_COMMENT["author"], lambda v: validation.author(v, required=False)),
     "title": (NEW_COMMENT["title"], validation.title),
     "email": (NEW_COMMENT["email"], lambda v: validation.email(v, required=False)),
+    "voter": (SCHEMAS["ReaderId"], validation.reader_id),
     # with notify true, the email is required
     "notify email": (
         SCHEMAS["NewComment"].get("then", {}).get("properties", {}).get("email", {}),

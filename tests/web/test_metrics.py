@@ -133,6 +133,21 @@ def test_votes_are_counted_by_value(client):
         assert got - value(before, "commentd_votes_total", value=name) == 1
 
 
+def test_reports_are_counted_by_reason(client):
+    cid = client.post_comment(text="report me").json["comment"]["id"]
+    Comment.update(voter="someone-else").execute()
+    before = scrape(client)
+    reader = {"voter": "reader-metrics-0001"}
+    assert client.post(f"/api/comments/{cid}/report", {"reason": "abuse"}).status == 202
+    assert client.post(f"/api/comments/{cid}/report", {"reason": "spam", **reader}).status == 202
+    assert client.post(f"/api/comments/{cid}/report", {"reason": "abuse"}).status == 409
+    assert client.post(f"/api/comments/{cid}/report", {"reason": "rude"}).status == 400
+    after = scrape(client)
+    for reason in ("abuse", "spam"):
+        got = value(after, "commentd_reports_total", reason=reason)
+        assert got - value(before, "commentd_reports_total", reason=reason) == 1
+
+
 def test_outbox_queue_is_read_at_scrape_time(client):
     with connection(), write_transaction():
         for n in range(3):
@@ -203,6 +218,11 @@ FAMILIES = {
         "Votes cast, changed or withdrawn.",
         {"commentd_votes_total": ("value",)},
     ),
+    "commentd_reports": (
+        "counter",
+        "Readers' reports of comments, by reason.",
+        {"commentd_reports_total": ("reason",)},
+    ),
     "commentd_processes": (
         "gauge",
         "Processes serving this site that report metrics.",
@@ -235,6 +255,7 @@ def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, confi
     cid = client.post_comment("/pinned/", text="counted").json["comment"]["id"]
     Comment.update(voter="someone-else").execute()
     assert client.post(f"/api/comments/{cid}/vote", {"value": 1}).status == 200
+    assert client.post(f"/api/comments/{cid}/report", {"reason": "spam"}).status == 202
     assert client.get("/test-database-down").status == 503
     with connection(), write_transaction():
         outbox.enqueue("email", "r@example.com", {})

@@ -4,6 +4,9 @@
 % if comment.pinned:
 <span class="badge pinned">pinned</span>
 % end
+% if reports:
+<span class="badge reported">{{reports}}</span>
+% end
 <span>by <strong>{{comment.author or "anonymous"}}</strong></span>
 % if comment.email:
 <span class="email">{{comment.email}}</span>

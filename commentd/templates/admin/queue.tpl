@@ -46,6 +46,9 @@
 % if c.pinned:
 <span class="badge pinned">pinned</span>
 % end
+% if c.id in page.reports:
+<span class="badge reported">{{page.reports[c.id]}}</span>
+% end
 </div>
 <p class="details">
 % if c.email:
