@@ -194,6 +194,7 @@ class CommentService:
             "email": email,
             "website": validation.website(data.get("website")),
             "notify": validation.boolean(data.get("notify"), "notify"),
+            "lang": validation.language(data.get("lang")),
         }
         if fields["notify"] and not email:
             raise ValidationError(

@@ -12,6 +12,7 @@ from typing import Any
 
 from commentd.config import Config
 from commentd.services import mail, outbox, webhooks
+from commentd.services.i18n import translator
 from commentd.services.keys import Keys
 from commentd.services.links import LinkService
 from commentd.storage.models import Comment, Status, Thread, utcnow
@@ -153,22 +154,24 @@ class Notifier:
             return
         if comment.email and comment.email.strip().lower() == parent.email.strip().lower():
             return  # replying to yourself
+        # in the language of the page the subscriber wrote on
+        t = translator(parent.lang or "en")
         where = thread.title or thread.uri
-        author = comment.author or "Anonymous"
+        author = comment.author or t("anonymous")
         unsubscribe = (
             f"{self.config.public_url}/unsubscribe/"
             f"{self.links.unsubscribe_token(thread.id, parent.email)}"
         )
         text = "\n".join(
             [
-                f"{author} replied to your comment on {where}:",
+                t("mail_reply_intro", author=author, where=where),
                 "",
                 comment.text,
                 "",
-                f"Read the reply: {self.page_url(thread, comment)}",
+                t("mail_reply_read", url=self.page_url(thread, comment)),
                 "",
-                "You get this mail because you asked to be told about replies.",
-                f"To get no more of them for this page: {unsubscribe}",
+                t("mail_reply_why"),
+                t("mail_reply_stop", url=unsubscribe),
             ]
         )
         outbox.enqueue(
@@ -177,7 +180,7 @@ class Notifier:
             mail.payload(
                 settings,
                 parent.email,
-                f"{author} replied to your comment on {where}",
+                t("mail_reply_subject", author=author, where=where),
                 text + "\n",
                 to_name=parent.author,
                 headers={

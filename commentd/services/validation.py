@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from commentd.errors import ValidationError
+from commentd.services import i18n
 
 MAX_AUTHOR = 128
 MAX_EMAIL = 254
@@ -180,6 +181,23 @@ def reader_id(value: Any) -> str | None:
             "voter must be 16 to 64 letters, digits, _ or -.", code="invalid_value", field="voter"
         )
     return value
+
+
+MAX_LANGUAGE_TAG = 35
+
+
+def language(value: Any) -> str | None:
+    """The page's language (``lang``), as one of ours (``de-AT`` is ``de``, anything unknown
+    English); None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_LANGUAGE_TAG:
+        raise ValidationError(
+            f"lang must be a language tag of at most {MAX_LANGUAGE_TAG} characters.",
+            code="invalid_value",
+            field="lang",
+        )
+    return i18n.language(value)
 
 
 def boolean(value: Any, field: str) -> bool:

@@ -103,6 +103,7 @@ class Comment(BaseModel):
     remote_addr = CharField(max_length=64, null=True)
     voter = CharField(max_length=64, null=True)  # the author's address, as a vote's keyed hash
     reader = CharField(max_length=64, null=True)  # the author's reader id, as a keyed hash
+    lang = CharField(max_length=16, null=True)  # the page's language, for the reply mails
     notify = BooleanField(default=False)
     idempotency_key = CharField(max_length=64, null=True, unique=True)
     pinned = BooleanField(default=False)

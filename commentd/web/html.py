@@ -59,6 +59,7 @@ def submission(values: dict[str, str]) -> dict[str, Any]:
     if parent:
         data["parent"] = whole_number(parent) or parent  # not digits: refused as invalid
     data["notify"] = values.get("notify") == "1"
+    data["lang"] = values.get("lang")  # the fragment's form says which page it was on
     return data
 
 

@@ -19,6 +19,7 @@ from tests.browser.conftest import (
     plural,
     strings,
     wait_thread,
+    watch,
 )
 from tests.browser.test_embed_a11y import AXE_RUN, build_thread
 from tests.browser.test_embed_compose import post_in
@@ -41,7 +42,7 @@ def test_two_readers_on_one_address_each_have_their_own_vote(site, new_context):
     s = site()
     comment = s.comment(text="Worth a vote")
     url = s.add_page()
-    first, second = new_context().new_page(), new_context().new_page()
+    first, second = watch(new_context().new_page()), watch(new_context().new_page())
     for page in (first, second):
         page.goto(url)
         wait_thread(page, 1)
@@ -74,14 +75,14 @@ def test_a_neighbour_may_vote_on_a_comment_and_its_author_may_not(site, new_cont
     s = site()
     s.comment(text="Someone's comment")
     url = s.add_page()
-    author = new_context().new_page()
+    author = watch(new_context().new_page())
     author.goto(url)
     wait_thread(author, 1)
     post_in(author, "My own comment")
     mine = author.locator("article.cd-comment", has_text="My own comment")
     expect(mine).to_have_count(1)
     expect(mine.locator("button.cd-like")).to_be_disabled()  # holds its token
-    neighbour = new_context().new_page()  # the same address: 127.0.0.1
+    neighbour = watch(new_context().new_page())  # the same address: 127.0.0.1
     neighbour.goto(url)
     wait_thread(neighbour, 2)
     theirs = neighbour.locator("article.cd-comment", has_text="My own comment")
@@ -98,7 +99,7 @@ def test_a_report_reaches_the_moderators_and_enough_of_them_hide_it(site, new_co
     url = s.add_page()
     words = strings("en")
     for n, reason in enumerate(("spam", "abuse")):
-        page = new_context().new_page()
+        page = watch(new_context().new_page())
         page.goto(url)
         wait_thread(page, 1)
         article = page.locator(f"#c{comment['id']}")
@@ -116,7 +117,7 @@ def test_a_report_reaches_the_moderators_and_enough_of_them_hide_it(site, new_co
         assert status == (Status.APPROVED if n == 0 else Status.PENDING)
         no_page_errors(page)
     # hidden pending review: a new reader no longer sees it
-    page = new_context().new_page()
+    page = watch(new_context().new_page())
     page.goto(url)
     wait_thread(page, 0)
 

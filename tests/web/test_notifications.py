@@ -17,6 +17,7 @@ import pytest
 
 from commentd.services import outbox
 from commentd.services.audit import Actor
+from commentd.services.i18n import translator
 from commentd.services.moderation import ModerationService
 from commentd.services.notifications import Notifier
 from commentd.services.site import open_site
@@ -430,3 +431,33 @@ def test_a_failing_receiver_is_retried(site, receiver):
     assert (row.status, row.attempts) == ("sent", 2)
     assert len(receiver.requests) == 2
     assert receiver.requests[0]["body"] == receiver.requests[1]["body"]  # the same event
+
+
+@pytest.mark.parametrize("lang", ["de", "ar", "zh-Hant"])
+def test_a_reply_mail_is_in_the_language_of_the_page_its_reader_wrote_on(site, lang):
+    s = site()
+    parent = s.client.post_comment(
+        text="parent", author="Pat", email="pat@example.com", notify=True, lang=lang
+    ).json["comment"]["id"]
+    s.client.post_comment(text="Eine Antwort", author="Rob", parent=parent, lang="en")
+    (got,) = s.mails("pat@example.com")
+    t = translator(lang)
+    assert got.message["Subject"] == t("mail_reply_subject", author="Rob", where="/post/")
+    assert got.message["Subject"] != "Rob replied to your comment on /post/"
+    text = body(got)
+    assert t("mail_reply_why") in text
+    assert "Eine Antwort" in text
+
+
+def test_an_unknown_or_absent_language_mails_in_english_and_a_bad_one_is_refused(site):
+    s = site()
+    parent = s.client.post_comment(
+        text="parent", author="Pat", email="pat@example.com", notify=True, lang="tlh"
+    ).json["comment"]["id"]
+    assert Comment.get_by_id(parent).lang == "en"
+    s.client.post_comment(text="reply", author="Rob", parent=parent)
+    (got,) = s.mails("pat@example.com")
+    assert got.message["Subject"] == "Rob replied to your comment on /post/"
+    refused = s.client.post_comment(text="x", lang=["de"])
+    assert (refused.status, refused.error_code) == (400, "invalid_value")
+    assert refused.json["error"]["field"] == "lang"

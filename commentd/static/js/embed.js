@@ -379,7 +379,7 @@ function mount(el, o = {}) {
     if (f.cdKey?.[0] !== text) f.cdKey = [text, uuid()]; // a retry of the same text reuses its key
     const notify = !!E.notify?.checked && !!email;
     const body = { text, author: E.author.value || null, email: email || null, website: E.website.value || null,
-      notify, title, parent: f.cdParent || null, voter: me(), form_stamp: cfg.form_stamp || null, homepage: E.homepage.value };
+      notify, title, lang, parent: f.cdParent || null, voter: me(), form_stamp: cfg.form_stamp || null, homepage: E.homepage.value };
     await busy(f.querySelector(".cd-submit"), t("posting"), async () => {
       // A form sent sooner than the server's minimum time would be held: wait the rest out.
       const wait = cfgAt + (cfg.min_submit_time + 1) * 1e3 - Date.now();
