@@ -1,8 +1,9 @@
-"""Static files as they are sent: read once, minified (JavaScript, CSS), gzipped, kept.
+"""Static files as they are sent: read once, minified (JavaScript, CSS, JSON), gzipped, kept.
 
 The files in ``commentd/static`` ship as readable source. The first request for one reads
 it, strips comments and whitespace from JavaScript and CSS (rjsmin and rcssmin: they keep
-``/*! ... */`` notices and change nothing else), gzips the result once and keeps both
+``/*! ... */`` notices and change nothing else) and the whitespace between JSON's tokens
+(the translations), gzips the result once and keeps both
 bodies with their ETags; a file changed on disk (a new mtime or size) is read again. The
 ETag hashes the content, so every process serving the same release gives the same ones.
 """
@@ -10,6 +11,7 @@ ETag hashes the content, so every process serving the same release gives the sam
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 import os
 import threading
@@ -29,6 +31,7 @@ TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+
 MINIFIERS = {
     ".js": lambda text: rjsmin.jsmin(text, keep_bang_comments=True),
     ".css": lambda text: rcssmin.cssmin(text, keep_bang_comments=True),
+    ".json": lambda text: json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")),
 }
 
 
@@ -51,7 +54,8 @@ def content_type_of(path: Path) -> str:
 
 
 def prepared(path: Path) -> bytes:
-    """The bytes to send for ``path``: JavaScript and CSS minified, anything else as it is."""
+    """The bytes to send for ``path``: JavaScript, CSS and JSON minified, anything else as
+    it is."""
     data = path.read_bytes()
     minify = MINIFIERS.get(path.suffix)
     if minify is None:

@@ -176,6 +176,13 @@ def test_the_embed_is_sent_minified_and_small(client):
     assert res.header("Content-Type").startswith(("text/javascript", "application/javascript"))
     css = gzip.decompress(client.get("/js/embed.css", headers=GZIP).raw)
     assert b"/*" not in css.replace(b"/*!", b"")  # no comments left but notices
+    source = (STATIC / "js" / "i18n" / "ru.json").read_bytes()
+    words = client.get("/js/i18n/ru.json", headers=GZIP)
+    sent = gzip.decompress(words.raw)
+    assert json.loads(sent) == json.loads(source)  # the same words, not a byte of space more
+    assert b"\n" not in sent
+    assert b'": "' not in sent
+    assert len(sent) < len(source) * 0.95
 
 
 def test_if_modified_since_still_answers_304(client):
