@@ -52,3 +52,16 @@ def test_translations_are_used_and_fall_back_to_english():
         "feed_thread_title"
     ].replace("{title}", "Hello")
     assert translator("en")("comments") == "{n} comments"
+
+
+def test_the_embed_and_the_server_agree_on_right_to_left_and_on_aliases():
+    import re
+
+    from commentd.services.i18n import ALIASES, PACKAGE, RIGHT_TO_LEFT
+
+    embed = (PACKAGE / "static" / "js" / "embed.js").read_text(encoding="utf-8")
+    rtl = re.search(r'dir: /\^\(([a-z|]+)\)\$/\.test\(lang\) \? "rtl"', embed)
+    assert rtl, "embed.js no longer picks rtl the way this test reads it"
+    assert set(rtl[1].split("|")) == RIGHT_TO_LEFT
+    aliases = re.search(r"const ALIAS_LANG = \{([^}]*)\}", embed)[1]
+    assert dict(re.findall(r'(\w+): "([\w-]+)"', aliases)) == ALIASES
