@@ -304,11 +304,15 @@ def strings(lang: str) -> dict[str, Any]:
 
 
 def plural(page: Any, lang: str, forms: dict[str, str] | str, n: int) -> str:
-    """The plural form for ``n`` chosen as the embed must choose it, by Intl.PluralRules."""
-    if isinstance(forms, str):
-        return forms.replace("{n}", str(n))
-    category = page.evaluate("([lang, n]) => new Intl.PluralRules(lang).select(n)", [lang, n])
-    return forms.get(category, forms["other"]).replace("{n}", str(n))
+    """The plural form for ``n`` chosen as the embed must choose it, by Intl.PluralRules, with
+    ``n`` written in the language's own digits (Arabic, Persian and Bengali have theirs)."""
+    category, figure = page.evaluate(
+        """([lang, n]) => [new Intl.PluralRules(lang).select(n),
+                           new Intl.NumberFormat(lang).format(n)]""",
+        [lang, n],
+    )
+    form = forms if isinstance(forms, str) else forms.get(category, forms["other"])
+    return form.replace("{n}", figure)
 
 
 def template_pattern(template: str) -> re.Pattern[str]:

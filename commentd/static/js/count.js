@@ -11,8 +11,11 @@ const run = async () => {
   if (!els.length) return;
   const uri = e => (e.dataset.commentdCount || e.pathname).trim();
   const wordy = e => e.hasAttribute("data-commentd-count-text");
-  let lang = (document.documentElement.lang || navigator.language || "").split("-")[0].toLowerCase();
-  if (!"de fr es it pt nl ru ja zh pl".split(" ").includes(lang)) lang = "en";
+  // The page's language as embed.js picks it (same list, aliases and traditional Chinese).
+  const [l, ...r] = (document.documentElement.lang || navigator.language || "").toLowerCase().split(/[-_]/);
+  let lang = { iw: "he", no: "nb", nn: "nb", in: "id" }[l] || l;
+  if (lang === "zh" && r.some(x => /^(hant|tw|hk|mo)$/.test(x))) lang = "zh-Hant";
+  else if (!"de fr es it pt nl ru ja zh pl ar he fa ko tr uk cs sv da fi nb el hu ro id vi th hi bn ca sk bg".split(" ").includes(lang)) lang = "en";
   // "N comments" in the page's language, for elements with data-commentd-count-text only.
   const [{ counts }, words] = await Promise.all([get("../api/counts", { uris: [...new Set(els.map(uri))].slice(0, 200) }),
     lang !== "en" && els.some(wordy) ? get(`i18n/${lang}.json`).catch(() => ({})) : {}]);
