@@ -46,6 +46,10 @@ setup(
         # both are small, safe (comments and whitespace only) and have C speedups
         "rjsmin>=1.2,<2",
         "rcssmin>=1.1,<2",
+        # static files in Brotli to browsers that take it (all of them over HTTPS and on
+        # localhost): the embed with its largest translation is 13.6 KB instead of 15.3 KB in
+        # gzip, 11% less for every reader and the room the 15 KB budget needs for new features
+        "brotli>=1.1,<2",
         # /metrics: counters, histograms and the multiprocess mode of `serve --workers N`
         # (commentd/services/metrics.py; its parser reads /metrics in the tests)
         "prometheus-client>=0.20,<1",

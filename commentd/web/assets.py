@@ -1,11 +1,12 @@
-"""Static files as they are sent: read once, minified (JavaScript, CSS, JSON), gzipped, kept.
+"""Static files as they are sent: read once, minified (JavaScript, CSS, JSON), compressed, kept.
 
 The files in ``commentd/static`` ship as readable source. The first request for one reads
 it, strips comments and whitespace from JavaScript and CSS (rjsmin and rcssmin: they keep
 ``/*! ... */`` notices and change nothing else) and the whitespace between JSON's tokens
-(the translations), gzips the result once and keeps both
-bodies with their ETags; a file changed on disk (a new mtime or size) is read again. The
-ETag hashes the content, so every process serving the same release gives the same ones.
+(the translations), compresses the result once, in gzip and in Brotli (level 11, its best:
+worth its few milliseconds once per file, a tenth smaller than gzip), and keeps the bodies
+with their ETags; a file changed on disk (a new mtime or size) is read again. The ETag
+hashes the content, so every process serving the same release gives the same ones.
 """
 
 from __future__ import annotations
@@ -21,11 +22,21 @@ from pathlib import Path
 from typing import NamedTuple
 
 import bottle
+import brotli
 import rcssmin
 import rjsmin
 
 from commentd.web.caching import none_match
-from commentd.web.compression import GZIP, VARY, Encoded, accepts_gzip, encode, gzip_tag
+from commentd.web.compression import (
+    BROTLI,
+    GZIP,
+    MIN_SIZE,
+    VARY,
+    Encoded,
+    accepted_codings,
+    coding_tag,
+    encode,
+)
 
 TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")
 MINIFIERS = {
@@ -39,8 +50,9 @@ class Asset(NamedTuple):
     """One file, ready to send."""
 
     body: Encoded
+    brotli: bytes | None  # the body in Brotli, when it is worth it
     content_type: str
-    tag: str  # the plain body's ETag; the gzip one is ``gzip_tag(tag)``
+    tag: str  # the plain body's ETag; an encoding's is ``coding_tag(tag, coding)``
     modified: float  # the file's mtime, for Last-Modified and If-Modified-Since
     stamp: tuple[int, int]  # (mtime_ns, size): a different one means the file changed
 
@@ -66,7 +78,17 @@ def prepared(path: Path) -> bytes:
 def load(path: Path, stat: os.stat_result) -> Asset:
     body = prepared(path)
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return Asset(encode(body), content_type_of(path), tag, stat.st_mtime, _stamp(stat))
+    return Asset(
+        encode(body), brotli_of(body), content_type_of(path), tag, stat.st_mtime, _stamp(stat)
+    )
+
+
+def brotli_of(body: bytes) -> bytes | None:
+    """``body`` in Brotli at its best level, or None when it is small or would not shrink."""
+    if len(body) < MIN_SIZE:
+        return None
+    packed = brotli.compress(body, quality=11)
+    return packed if len(packed) < len(body) else None
 
 
 def _stamp(stat: os.stat_result) -> tuple[int, int]:
@@ -113,9 +135,14 @@ class Assets:
 
 def answer(asset: Asset, environ: dict) -> bottle.HTTPResponse:
     """The response to a GET or HEAD of ``asset`` for the request in ``environ``."""
-    gzip_ok = accepts_gzip(environ)
-    body, gzipped = asset.body.pick(gzip_ok)
-    tag = gzip_tag(asset.tag) if gzip_ok else asset.tag
+    codings = accepted_codings(environ)
+    coding = BROTLI if BROTLI in codings and asset.brotli is not None else None
+    if coding:
+        body = asset.brotli
+    else:
+        body, gzipped = asset.body.pick(GZIP in codings)
+        coding = GZIP if gzipped else None
+    tag = coding_tag(asset.tag, coding) if coding else asset.tag
     headers = {
         "ETag": tag,
         "Last-Modified": formatdate(asset.modified, usegmt=True),
@@ -125,8 +152,8 @@ def answer(asset: Asset, environ: dict) -> bottle.HTTPResponse:
         return bottle.HTTPResponse(status=304, headers=headers)
     headers["Content-Type"] = asset.content_type
     headers["Content-Length"] = str(len(body))
-    if gzipped:
-        headers["Content-Encoding"] = GZIP
+    if coding:
+        headers["Content-Encoding"] = coding
     return bottle.HTTPResponse(body, status=200, headers=headers)
 
 

@@ -180,3 +180,22 @@ def test_right_to_left_is_mirrored_and_axe_clean(site, page, lang):
     violations = page.evaluate(AXE_RUN)
     assert violations == [], json.dumps(violations, indent=2, ensure_ascii=False)
     no_page_errors(page)
+
+
+def test_a_right_to_left_comment_in_an_english_thread_keeps_the_threads_indent(site, page):
+    s = site()
+    s.comment(text="مقالة رائعة، شكرا لك", author="Ali")
+    s.comment(text="Great post, thanks!", author="Ada")
+    page.goto(s.add_page(lang="en", body=embed(poll="0")))
+    expect(page.locator("article.cd-comment")).to_have_count(2)
+    layout = page.evaluate(
+        """() => [...document.getElementById("commentd").shadowRoot
+              .querySelectorAll(".cd-thread > article > .cd-body")].map(body => {
+          const s = getComputedStyle(body);
+          return [s.direction, parseFloat(s.paddingLeft), parseFloat(s.paddingRight)];
+        })"""
+    )
+    (arabic_dir, arabic_left, arabic_right), (english_dir, english_left, english_right) = layout
+    assert (arabic_dir, english_dir) == ("rtl", "ltr")  # each text in its own direction
+    assert arabic_left == english_left > 0  # both indented on the thread's start side, the left
+    assert arabic_right == english_right == 0

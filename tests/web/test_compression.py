@@ -1,6 +1,7 @@
 """Compressed responses as a browser, proxy or CDN sees them: ``Content-Encoding: gzip`` when
-the client takes it, an ETag per encoding, ``Vary: Accept-Encoding``, empty 304s, and no
-compression where a secret sits beside a stranger's text."""
+the client takes it (``br`` for static files), an ETag per encoding, ``Vary:
+Accept-Encoding``, empty 304s, and no compression where a secret sits beside a stranger's
+text."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import gzip
 import json
 from pathlib import Path
 
+import brotli
 import pytest
 
 from commentd.services.metrics import CACHE
@@ -15,6 +17,8 @@ from commentd.version import __version__
 from commentd.web.compression import Compressor, accepts_gzip, with_vary
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # what Chromium sends
+ONLY_GZIP = {"Accept-Encoding": "gzip, deflate"}  # what curl --compressed without brotli sends
+DECODERS = {"gzip": gzip.decompress, "br": brotli.decompress}
 STATIC = Path(__file__).resolve().parents[2] / "commentd" / "static"
 LONG = "A comment long enough that a page of them is worth compressing. " * 4
 
@@ -148,25 +152,50 @@ def test_counts_are_compressed_too(client):
         "/js/count.js",
     ],
 )
-def test_static_files_are_gzipped_once_with_their_own_etag(client, path):
+def test_static_files_are_compressed_once_with_their_own_etag(client, path):
     plain = client.get(path)
-    packed = client.get(path, headers=GZIP)
-    assert plain.status == packed.status == 200
-    assert packed.header("Content-Encoding") == "gzip"
+    assert plain.status == 200
     assert plain.header("Content-Encoding") is None
-    assert gzip.decompress(packed.raw) == plain.raw
-    assert packed.header("ETag") == plain.header("ETag")[:-1] + '-gzip"'
-    assert vary(packed) == vary(plain) == ["Accept-Encoding"]
-    assert packed.header("Content-Type") == plain.header("Content-Type")
-    again = client.get(path, headers={**GZIP, "If-None-Match": packed.header("ETag")})
-    assert (again.status, again.raw) == (304, b"")
-    assert again.header("ETag") == packed.header("ETag")
-    assert client.get(path, headers=GZIP).raw == packed.raw  # compressed once, kept
+    for headers, coding in ((GZIP, "br"), (ONLY_GZIP, "gzip")):
+        packed = client.get(path, headers=headers)
+        assert packed.status == 200
+        assert packed.header("Content-Encoding") == coding
+        assert DECODERS[coding](packed.raw) == plain.raw
+        assert len(packed.raw) < len(plain.raw)
+        assert packed.header("ETag") == plain.header("ETag")[:-1] + f'-{coding}"'
+        assert vary(packed) == vary(plain) == ["Accept-Encoding"]
+        assert packed.header("Content-Type") == plain.header("Content-Type")
+        again = client.get(path, headers={**headers, "If-None-Match": packed.header("ETag")})
+        assert (again.status, again.raw) == (304, b"")
+        assert again.header("ETag") == packed.header("ETag")
+        assert client.get(path, headers=headers).raw == packed.raw  # compressed once, kept
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [
+        ("br", "br"),
+        ("gzip, br;q=0", "gzip"),
+        ("br;q=0, *", "gzip"),
+        ("*", "br"),
+        ("identity", None),
+        ("zstd", None),
+    ],
+)
+def test_a_static_file_comes_in_the_best_coding_the_client_takes(client, accept, coding):
+    res = client.get("/js/embed.js", headers={"Accept-Encoding": accept})
+    assert res.header("Content-Encoding") == coding
+
+
+def test_brotli_makes_the_embed_smaller_than_gzip(client):
+    br, gz = (client.get("/js/embed.js", headers=h).raw for h in (GZIP, ONLY_GZIP))
+    assert brotli.decompress(br) == gzip.decompress(gz)
+    assert len(br) < len(gz)
 
 
 def test_the_embed_is_sent_minified_and_small(client):
     source = (STATIC / "js" / "embed.js").read_bytes()
-    res = client.get(f"/js/embed.js?v={__version__}", headers=GZIP)
+    res = client.get(f"/js/embed.js?v={__version__}", headers=ONLY_GZIP)
     sent = gzip.decompress(res.raw)
     assert len(sent) < len(source) * 0.85  # comments and indentation gone
     assert b"function" in sent
@@ -174,10 +203,10 @@ def test_the_embed_is_sent_minified_and_small(client):
     assert res.header("Cache-Control") == "public, max-age=31536000, immutable"
     assert res.header("Access-Control-Allow-Origin") == "*"
     assert res.header("Content-Type").startswith(("text/javascript", "application/javascript"))
-    css = gzip.decompress(client.get("/js/embed.css", headers=GZIP).raw)
+    css = gzip.decompress(client.get("/js/embed.css", headers=ONLY_GZIP).raw)
     assert b"/*" not in css.replace(b"/*!", b"")  # no comments left but notices
     source = (STATIC / "js" / "i18n" / "ru.json").read_bytes()
-    words = client.get("/js/i18n/ru.json", headers=GZIP)
+    words = client.get("/js/i18n/ru.json", headers=ONLY_GZIP)
     sent = gzip.decompress(words.raw)
     assert json.loads(sent) == json.loads(source)  # the same words, not a byte of space more
     assert b"\n" not in sent
