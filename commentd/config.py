@@ -670,8 +670,8 @@ SETTINGS: tuple[Setting, ...] = (
         "blocked_words",
         PHRASES,
         "",
-        "Words or phrases (matched case-insensitively, as whole words) that a comment's "
-        "text, author or website may not contain.",
+        "Words or phrases (matched as whole words, whatever their case, spacing or Unicode "
+        "form: NFKC) that a comment's text, author or website may not contain.",
     ),
     Setting(
         "moderation",

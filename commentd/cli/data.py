@@ -69,6 +69,11 @@ def import_command(
         f"{summary.threads_existing} threads"
         + (f"; {summary.votes_imported} votes" if summary.votes_imported else "")
     )
+    if summary.comments_hidden:
+        click.echo(
+            f"held {summary.comments_hidden} comments of threads the source had deleted"
+            " (pending, in locked threads: approve any you want shown)"
+        )
     if summary.skipped:
         click.echo(f"skipped {summary.skipped_total}:")
         for reason, count in summary.skipped.most_common():

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from peewee import IntegrityError
 
 from commentd.errors import Conflict, NotFound, ValidationError
-from commentd.services import audit
+from commentd.services import audit, normal
 from commentd.services.audit import Actor
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Ban, utcnow
@@ -44,13 +44,13 @@ def normalize(kind: str, value: str) -> str:
                 f"{value!r} is not an IP address or CIDR network.", code="invalid_value"
             ) from None
     if kind == "email":
-        value = value.lower()
+        value = normal.email(value)
         if "@" not in value or any(ch.isspace() for ch in value):
             raise ValidationError(
                 f"{value!r} is not an email address or @domain.", code="invalid_value"
             )
         return value
-    return value.lower()
+    return normal.text(value)
 
 
 def add(kind: str, value: str, actor: Actor, reason: str | None = None) -> Ban:

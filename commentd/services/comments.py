@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import IntegrityError, fn
+from peewee import IntegrityError
 
 from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
@@ -20,7 +20,7 @@ from commentd.services.render import render
 from commentd.services.screening import Screener, Traps
 from commentd.services.spam import Submission
 from commentd.services.threads import thread_closed
-from commentd.storage import writes
+from commentd.storage import tallies, writes
 from commentd.storage.database import batched_write, expected_write, write_transaction
 from commentd.storage.models import (
     REPORT_REASONS,
@@ -397,14 +397,7 @@ class CommentService:
                     value=value,
                     created=self.clock(),
                 )
-            tally = dict(
-                Vote.select(Vote.value, fn.COUNT(Vote.id))
-                .where(Vote.comment == comment)
-                .group_by(Vote.value)
-                .tuples()
-            )
-            comment.likes, comment.dislikes = tally.get(1, 0), tally.get(-1, 0)
-            comment.save(only=[Comment.likes, Comment.dislikes])
+            tallies.recount(comment)
             bump_version(comment.thread_id)
         metrics.VOTES.inc({"value": VOTE_NAMES[value]})
         return Voted(comment, value)
@@ -527,12 +520,15 @@ def _traps(data: Mapping[str, Any]) -> Traps:
 
 
 def erase(comment: Comment, when: dt.datetime) -> None:
-    """Mark ``comment`` deleted and drop everything it said and who said it."""
+    """Mark ``comment`` deleted and drop everything it said and who said it: its words, its
+    author's name, email, website and network, and the keyed hashes of their address and
+    reader id."""
     comment.status = Status.DELETED
     comment.text = ""
     comment.text_hash = None
     comment.html = ""
     comment.author = comment.email = comment.website = None
+    comment.remote_addr = comment.voter = comment.reader = None
     comment.notify = False
     comment.modified = when
     comment.save()

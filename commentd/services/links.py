@@ -22,6 +22,7 @@ from peewee import IntegrityError
 
 from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, NotFound
+from commentd.services import normal
 from commentd.services.audit import Actor
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.moderation import ModerationService
@@ -174,7 +175,7 @@ class LinkService:
     # -- unsubscribe links --------------------------------------------------------------
 
     def _digest(self, email: str) -> str:
-        return keyed_hash(self.keys.unsubscribe, "email:" + email.strip().lower())
+        return keyed_hash(self.keys.unsubscribe, "email:" + normal.email(email))
 
     def unsubscribe_token(self, thread_id: int, email: str) -> str:
         """A lasting token that stops reply mails to ``email`` in one thread."""

@@ -7,7 +7,7 @@ from typing import Any
 from peewee import fn
 
 from commentd.errors import ValidationError
-from commentd.services import audit
+from commentd.services import audit, normal
 from commentd.services.audit import Actor
 from commentd.services.comments import bump_version, erase
 from commentd.storage.database import write_transaction
@@ -17,7 +17,7 @@ MODES = ("erase", "anonymize")
 
 
 def _of(email: str):
-    email = (email or "").strip().lower()
+    email = normal.email(email or "")
     if "@" not in email:
         raise ValidationError("Give the person's email address.", code="invalid_email")
     return Comment.select(Comment, Thread).join(Thread).where(fn.LOWER(Comment.email) == email)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from commentd.config import Config
 from commentd.errors import Forbidden
-from commentd.services import bans
+from commentd.services import bans, normal
 from commentd.services.clients import Client
 from commentd.services.spam import SpamChecker, Submission
 from commentd.services.validation import whole_number
@@ -73,7 +73,7 @@ def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
     if not words:
         return None
     alternatives = "|".join(
-        re.escape(word.lower()) for word in sorted(words, key=len, reverse=True)
+        re.escape(normal.text(word)) for word in sorted(words, key=len, reverse=True)
     )
     return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
 
@@ -114,7 +114,7 @@ class Screener:
             if self._bans_read is None or now - self._bans_read[0] >= BANS_TTL:
                 banned = bans.lists()
                 settings = self.settings
-                emails = [e.lower() for e in settings.blocked_emails] + list(banned.emails)
+                emails = [normal.email(e) for e in settings.blocked_emails] + list(banned.emails)
                 self._bans_read = (
                     now,
                     _Blocklists(
@@ -153,12 +153,14 @@ class Screener:
         author, website, email or client network."""
         lists = self._blocklists()
         if lists.words is not None:
+            # Each field on its own line: a phrase never spans the name and the text.
             said = "\n".join(
-                part or "" for part in (submission.text, submission.author, submission.website)
+                normal.text(part or "")
+                for part in (submission.text, submission.author, submission.website)
             )
-            if lists.words.search(said.lower()):
+            if lists.words.search(said):
                 return True
-        email = (submission.email or "").lower()
+        email = normal.email(submission.email or "")
         if email and (
             email in lists.addresses or any(email.endswith(domain) for domain in lists.domains)
         ):

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from commentd.errors import ValidationError
-from commentd.services import i18n
+from commentd.services import i18n, normal
 
 MAX_AUTHOR = 128
 MAX_EMAIL = 254
@@ -137,7 +137,7 @@ def email(value: Any, *, required: bool) -> str | None:
     )
     if cleaned is not None and not EMAIL_RE.match(cleaned):
         raise ValidationError("email is not an email address.", code="invalid_email", field="email")
-    return cleaned
+    return normal.email(cleaned) if cleaned is not None else None
 
 
 def website(value: Any) -> str | None:

@@ -98,8 +98,10 @@ class Comment(BaseModel):
     created = DateTimeField(default=utcnow, index=True)
     modified = DateTimeField(null=True)
     status = StatusField(default=Status.APPROVED)
-    likes = IntegerField(default=0)
+    likes = IntegerField(default=0)  # likes_base + the +1 vote rows (storage/tallies.py)
     dislikes = IntegerField(default=0)
+    likes_base = IntegerField(default=0)  # votes counted before there were rows: an import's
+    dislikes_base = IntegerField(default=0)
     remote_addr = CharField(max_length=64, null=True)
     voter = CharField(max_length=64, null=True)  # the author's address, as a vote's keyed hash
     reader = CharField(max_length=64, null=True)  # the author's reader id, as a keyed hash

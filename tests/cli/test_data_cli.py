@@ -80,6 +80,20 @@ def test_import_disqus_prints_a_summary_and_a_second_run_adds_nothing(shell):
     assert counts() == (2, 6)
 
 
+def test_import_says_how_many_comments_of_deleted_threads_it_held(shell, tmp_path):
+    from tests.services.test_importers import DELETED_THREAD
+
+    client, run = shell
+    path = tmp_path / "disqus.xml"
+    path.write_text(DELETED_THREAD, encoding="utf-8")
+    lines = run("import", str(path)).stdout.splitlines()
+    assert lines[1] == (
+        "held 2 comments of threads the source had deleted"
+        " (pending, in locked threads: approve any you want shown)"
+    )
+    assert client.thread("/gone/").json["comments"] == []
+
+
 def test_import_dry_run_writes_nothing(shell):
     _, run = shell
     result = run("import", DISQUS, "--dry-run")

@@ -153,7 +153,7 @@ class TestPrivacy:
             "/post/",
             "ann one",
             "Ann",
-            "Ann@Example.com",
+            "ann@example.com",  # stored in its normal form
         )
         assert first["status"] == "approved"
         assert first["created"].endswith("Z")

@@ -44,7 +44,42 @@ def by_author(author):
     return Comment.get(Comment.author == author)
 
 
+DELETED_THREAD = """<?xml version="1.0" encoding="utf-8"?>
+<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
+  <thread dsq:id="1"><link>https://blog.example.com/gone/</link><title>Gone</title>
+    <isClosed>false</isClosed><isDeleted>true</isDeleted></thread>
+  <thread dsq:id="2"><link>https://blog.example.com/here/</link><title>Here</title>
+    <isClosed>false</isClosed><isDeleted>false</isDeleted></thread>
+  <post dsq:id="11"><message>&lt;p&gt;on a deleted page&lt;/p&gt;</message>
+    <isDeleted>false</isDeleted><isSpam>false</isSpam><thread dsq:id="1" /></post>
+  <post dsq:id="12"><message>&lt;p&gt;a reply there&lt;/p&gt;</message><parent dsq:id="11" />
+    <isDeleted>false</isDeleted><isSpam>false</isSpam><thread dsq:id="1" /></post>
+  <post dsq:id="13"><message>&lt;p&gt;spam there&lt;/p&gt;</message>
+    <isDeleted>false</isDeleted><isSpam>true</isSpam><thread dsq:id="1" /></post>
+  <post dsq:id="21"><message>&lt;p&gt;on a live page&lt;/p&gt;</message>
+    <isDeleted>false</isDeleted><isSpam>false</isSpam><thread dsq:id="2" /></post>
+</disqus>
+"""
+
+
 class TestDisqus:
+    def test_a_deleted_threads_comments_are_imported_hidden_and_counted(self, site, tmp_path):
+        config, importer = site
+        path = tmp_path / "disqus.xml"
+        path.write_text(DELETED_THREAD, encoding="utf-8")
+        summary = importer.run(path)
+        assert (summary.comments_imported, summary.comments_hidden) == (4, 2)
+        assert shown(config, "/gone/") == []  # nothing of it is public
+        assert Thread.get(Thread.uri == "/gone/").locked
+        statuses = {c.text: c.status for c in Comment.select()}
+        assert statuses == {
+            "on a deleted page": Status.PENDING,  # kept for a moderator to approve
+            "a reply there": Status.PENDING,
+            "spam there": Status.SPAM,
+            "on a live page": Status.APPROVED,
+        }
+        assert [n[0][0] for n in shown(config, "/here/")] == [None]
+
     def test_threads_posts_nesting_and_flags(self, site):
         config, importer = site
         summary = importer.run(FIXTURES / "disqus.xml")
@@ -226,6 +261,20 @@ class TestIsso:
         assert [n[0][0] for n in tree] == ["Iris"]
         assert [n[0][0] for n in tree[0][1]] == ["Ivo", None]  # the deleted placeholder stays
         assert importer.run(isso_db).comments_imported == 0
+
+    def test_new_votes_add_to_the_imported_counts(self, site, isso_db):
+        """Isso keeps counts, not voters: 3 likes and 1 dislike stay when readers vote on."""
+        config, importer = site
+        importer.run(isso_db)
+        iris = by_author("Iris").id
+        comments = CommentService(config, Keys.from_secret(config.security.secret))
+        comments.vote(iris, 1, Client("198.51.100.1"), reader_id="r" * 32)
+        assert (by_author("Iris").likes, by_author("Iris").dislikes) == (4, 1)
+        comments.vote(iris, -1, Client("198.51.100.2"), reader_id="s" * 32)
+        comments.vote(iris, 0, Client("198.51.100.1"), reader_id="r" * 32)  # withdrawn
+        assert (by_author("Iris").likes, by_author("Iris").dislikes) == (3, 2)
+        importer.run(isso_db)  # importing the file again changes nothing
+        assert (by_author("Iris").likes, by_author("Iris").dislikes) == (3, 2)
 
     def test_a_file_that_is_not_isso_is_refused(self, site, tmp_path):
         _, importer = site

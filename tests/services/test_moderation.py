@@ -106,6 +106,9 @@ def test_delete_erases_the_content_and_spam_keeps_it(world):
     assert (spam.status, spam.text, spam.email) == (Status.SPAM, "spammy", "s@example.com")
     deleted = Comment.get_by_id(gone.id)
     assert (deleted.status, deleted.text, deleted.author) == (Status.DELETED, "", None)
+    # Who wrote it goes with it, at once, not when purge runs: network and keyed hashes too.
+    assert Comment.get_by_id(kept.id).remote_addr is not None
+    assert (deleted.remote_addr, deleted.voter, deleted.reader) == (None, None, None)
     assert ("deleted", gone.id) in events.seen
     assert [e.action for e in audit.entries()] == ["delete", "spam"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from commentd.storage.database import connection, is_sqlite, open_database
 from commentd.storage.migrations import (
     SchemaVersion,
@@ -38,6 +40,22 @@ def schema(db) -> dict:
 def drop_everything(db) -> None:
     db.drop_tables([*MODELS], safe=True, cascade=not is_sqlite(db))
     db.execute_sql("DROP TABLE IF EXISTS schema_version")
+
+
+def at_version(db, version: int) -> str:
+    """Build ``db`` as migrations 1 to ``version`` left it, with one thread (id 1) in it; the
+    placeholder for parameters ("?" on SQLite, "%s" on PostgreSQL)."""
+    with db.atomic(), SchemaVersion.bind_ctx(db):
+        db.create_tables([SchemaVersion])
+        SchemaVersion.create(version=version)
+        for migration in all_migrations()[:version]:
+            migration.module.up(db)
+    db.execute_sql(
+        "INSERT INTO thread (uri, created, locked, version) VALUES"
+        f" ('/t/', '2026-01-01 00:00:00', {db.param}, 0)",
+        (False,),
+    )
+    return db.param
 
 
 def test_migrated_schema_equals_the_models(database_url):
@@ -96,17 +114,7 @@ def test_text_hashes_are_filled_in_for_comments_written_before_them(database_url
     db = open_database(database_url)
     with connection():
         migrations = all_migrations()
-        with db.atomic(), SchemaVersion.bind_ctx(db):
-            db.create_tables([SchemaVersion])
-            SchemaVersion.create(version=4)
-            for migration in migrations[:4]:
-                migration.module.up(db)
-        mark = db.param  # "?" on SQLite, "%s" on PostgreSQL
-        db.execute_sql(
-            "INSERT INTO thread (uri, created, locked, version) VALUES"
-            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
-            (False,),
-        )
+        mark = at_version(db, 4)
         thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
         texts = [f"old comment {n}" for n in range(2_500)] + [""]  # more than one batch
         for text in texts:
@@ -129,17 +137,7 @@ def test_votes_stored_before_reader_ids_keep_their_counts(database_url):
     db = open_database(database_url)
     with connection():
         migrations = all_migrations()
-        with db.atomic(), SchemaVersion.bind_ctx(db):
-            db.create_tables([SchemaVersion])
-            SchemaVersion.create(version=5)
-            for migration in migrations[:5]:
-                migration.module.up(db)
-        mark = db.param
-        db.execute_sql(
-            "INSERT INTO thread (uri, created, locked, version) VALUES"
-            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
-            (False,),
-        )
+        mark = at_version(db, 5)
         thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
         votes = {1: (3, 1), 2: (0, 2), 3: (0, 0)}  # comment: (likes, dislikes)
         for number, (likes, dislikes) in votes.items():
@@ -168,3 +166,75 @@ def test_votes_stored_before_reader_ids_keep_their_counts(database_url):
         assert Vote.select().where(Vote.network.is_null()).count() == 6
         assert all(c.reader is None for c in Comment.select())
         assert Report.select().count() == 0
+
+
+def test_emails_and_bans_stored_before_normal_forms_are_brought_into_them(database_url):
+    """Migration 8: stored emails trimmed and lower-cased, email and phrase bans in normal form;
+    two bans that become one are one; every comment stays."""
+    db = open_database(database_url)
+    with connection():
+        migrations = all_migrations()
+        mark = at_version(db, 7)
+        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
+        emails = {1: " Ada@Example.COM", 2: "bob@example.com", 3: None}
+        for number, email in emails.items():
+            db.execute_sql(
+                "INSERT INTO comment (id, thread_id, text, html, created, status, likes,"
+                f" dislikes, notify, pinned, email) VALUES ({mark}, {mark}, 'c', '',"
+                f" '2026-01-01 00:00:00', 'approved', 0, 0, {mark}, {mark}, {mark})",
+                (number, thread_id, False, False, email),
+            )
+        bans = [
+            ("word", "Cheap   PILLS"),
+            ("word", "cheap pills"),
+            ("email", "Spam@Example.com"),
+            ("ip", "10.0.0.0/8"),
+        ]
+        for kind, value in bans:
+            db.execute_sql(
+                f"INSERT INTO ban (kind, value, created) VALUES ({mark}, {mark},"
+                " '2026-01-01 00:00:00')",
+                (kind, value),
+            )
+        assert [m.version for m in migrate(db)] == [m.version for m in migrations[7:]]
+        stored = dict(db.execute_sql("SELECT id, email FROM comment").fetchall())
+        assert stored == {1: "ada@example.com", 2: "bob@example.com", 3: None}
+        kept = sorted(db.execute_sql("SELECT kind, value FROM ban").fetchall())
+        assert kept == [
+            ("email", "spam@example.com"),
+            ("ip", "10.0.0.0/8"),
+            ("word", "cheap pills"),
+        ]
+
+
+@pytest.mark.parametrize("start", range(1, len(all_migrations())))
+def test_every_upgrade_keeps_votes_replies_and_counts(database_url, start):
+    """From each earlier version to the last: the rows of the first schema all survive. On
+    SQLite a column change rebuilds its table; with foreign keys enforced, the old table's
+    drop would delete every vote (ON DELETE CASCADE) and reply link (SET NULL) with it."""
+    db = open_database(database_url)
+    with connection():
+        mark = at_version(db, start)
+        # Columns with a default only in Python (pinned, from migration 3) are given.
+        later = [c.name for c in db.get_columns("comment") if c.name == "pinned"]
+        for number, parent in ((1, None), (2, 1)):
+            db.execute_sql(
+                "INSERT INTO comment (id, thread_id, parent_id, text, html, created, status,"
+                f" likes, dislikes, notify{''.join(', ' + c for c in later)}) VALUES"
+                f" ({mark}, 1, {mark}, 'c', '', '2026-01-01 00:00:00', 'approved', 2, 1,"
+                f" {mark}{f', {mark}' * len(later)})",
+                (number, parent, False, *[False] * len(later)),
+            )
+            for n, value in enumerate((1, 1, -1)):
+                db.execute_sql(
+                    "INSERT INTO vote (comment_id, voter, value, created) VALUES"
+                    f" ({mark}, {mark}, {mark}, '2026-01-01 00:00:00')",
+                    (number, f"voter-{n}", value),
+                )
+        migrate(db)
+        assert Vote.select().count() == 6
+        assert {c.id: (c.parent_id, c.likes, c.dislikes) for c in Comment.select()} == {
+            1: (None, 2, 1),
+            2: (1, 2, 1),
+        }
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone() == (1,) if is_sqlite(db) else True

@@ -64,6 +64,22 @@ class TestModeFirst:
         client, _ = built
         assert client.post_comment(text="anonymous").json["comment"]["status"] == "pending"
 
+    @pytest.mark.parametrize("again", ["ADA@example.com", "  Ada@Example.COM ", "ada@EXAMPLE.com"])
+    def test_the_same_address_in_another_case_is_the_same_commenter(self, built, again):
+        client, config = built
+        known = client.post_comment(text="hello", email="ada@example.com").json["comment"]["id"]
+        ModerationService(config).approve([known], CLI)
+        later = client.post_comment(text="me again", email=again).json
+        assert later["comment"]["status"] == "approved"
+
+    def test_an_address_approved_in_capitals_knows_its_lower_case_self(self, built):
+        client, config = built
+        known = client.post_comment(text="hello", email="Ada@Example.com").json["comment"]["id"]
+        ModerationService(config).approve([known], CLI)
+        assert Comment.get_by_id(known).email == "ada@example.com"  # stored in normal form
+        later = client.post_comment(text="me again", email="ada@example.com").json
+        assert later["comment"]["status"] == "approved"
+
     def test_another_commenters_approval_does_not_count(self, built):
         client, config = built
         known = client.post_comment(text="a", email="known@example.com").json["comment"]["id"]
@@ -147,6 +163,31 @@ class TestBlocklistReject:
         assert client.post_comment(text="a classic passage").status == 201
         assert client.post_comment(text="what an ass").error_code == "blocked"
         assert client.post_comment(text="cheap, pills").status == 201
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "CHEAP   Pills here",
+            "cheap\npills",
+            "Cheap\u00a0PILLS",  # a no-break space
+            "\uff43\uff48\uff45\uff41\uff50 pills",  # full-width letters
+            "\uff23\uff28\uff25\uff21\uff30 \uff30\uff29\uff2c\uff2c\uff33",  # full-width capitals
+        ],
+    )
+    def test_a_phrase_matches_whatever_its_case_spacing_or_unicode_form(self, site, text):
+        client, _ = site(moderation__blocked_words="cheap pills")
+        res = client.post_comment(text=text)
+        assert (res.status, res.error_code) == (403, "blocked")
+        assert Comment.select().count() == 0
+
+    def test_a_banned_phrase_is_stored_and_matched_in_normal_form(self, site):
+        from commentd.services import bans
+
+        client, _ = site()
+        bans.add("word", "  Cheap   PILLS ", CLI)
+        assert [b.value for b in bans.all_bans()] == ["cheap pills"]
+        assert client.post_comment(text="cheap \t pills, cheap").error_code == "blocked"
+        assert client.post_comment(text="cheap tills").status == 201
 
     def test_a_blocked_network_is_refused(self, client):
         res = client.post_comment(text="perfectly polite")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,6 +28,7 @@ from commentd.services.importers.htmltext import html_to_text, modern_tags, plai
 from commentd.services.importers.records import CommentRecord, Record, Skipped, ThreadRecord
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.render import render
+from commentd.storage import tallies
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
@@ -48,6 +49,7 @@ class Summary:
     comments_imported: int = 0
     comments_existing: int = 0
     votes_imported: int = 0
+    comments_hidden: int = 0  # of comments_imported: held because their thread was deleted
     skipped: collections.Counter = field(default_factory=collections.Counter)
 
     @property
@@ -131,6 +133,7 @@ class _ImportState:
 
     source: str
     threads: dict[str, int | None] = field(default_factory=dict)
+    deleted_threads: set[str] = field(default_factory=set)  # source keys
     recent: collections.OrderedDict[str, tuple[int, int]] = field(
         default_factory=collections.OrderedDict
     )
@@ -235,6 +238,7 @@ class Importer:
                 parent = state.find(self, parent_key)
                 if parent is not None and parent[0] != child_id and parent[1] == thread_id:
                     Comment.update(parent=parent[0]).where(Comment.id == child_id).execute()
+            tallies.settle_bases(state.touched)
             for thread_id in state.touched:
                 bump_version(thread_id)
 
@@ -251,6 +255,8 @@ class Importer:
             if isinstance(record, Skipped):
                 summary.skipped[record.reason] += 1
             elif isinstance(record, ThreadRecord):
+                if record.deleted:
+                    state.deleted_threads.add(record.key)
                 self._thread(record, summary, state.threads, dry)
             elif isinstance(record, CommentRecord):
                 try:
@@ -342,6 +348,10 @@ class Importer:
             summary.skipped["empty comment"] += 1
             return
         summary.comments_imported += 1
+        if record.thread_key in state.deleted_threads and record.status == Status.APPROVED:
+            # Not shown on the site the source had deleted it from; a moderator can approve.
+            record = replace(record, status=Status.PENDING)
+            summary.comments_hidden += 1
         if dry:
             return
         row = {

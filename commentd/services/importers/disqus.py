@@ -42,7 +42,8 @@ def _thread(element) -> Record:
         uri=uri_of(link),
         title=child_text(element, NS + "title") or None,
         created=parse_time(child_text(element, NS + "createdAt")),
-        locked=_flag(element, "isClosed"),
+        locked=_flag(element, "isClosed") or _flag(element, "isDeleted"),
+        deleted=_flag(element, "isDeleted"),
     )
 
 

@@ -18,6 +18,7 @@ class ThreadRecord:
     title: str | None = None
     created: dt.datetime | None = None
     locked: bool = False
+    deleted: bool = False  # the source deleted the page's thread: its comments stay hidden
 
 
 @dataclass(frozen=True)

@@ -2,19 +2,22 @@
 
 Each migration is a module ``mNNNN_name.py`` in this package with a docstring and an
 ``up(db)`` function that uses its own frozen copies of the models it needs (never the live
-ones, which move on). Migrations only add: tables, columns with defaults, indexes. They never
-drop or rewrite data. The applied version is kept in the ``schema_version`` table; each
-migration runs in its own transaction together with the version bump.
+ones, which move on). Migrations add: tables, columns with defaults, indexes. They never drop
+data; the one rewrite is a normal form (m0008: emails in lower case, as they are now stored).
+The applied version is kept in the ``schema_version`` table; each migration runs in its own
+transaction together with the version bump.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
-from peewee import Database, IntegerField, Model
+from peewee import Database, IntegerField, Model, SqliteDatabase
 
 
 class SchemaVersion(Model):
@@ -72,13 +75,41 @@ def migrate(db: Database) -> list[Migration]:
             db.create_tables([SchemaVersion], safe=True)
             if not SchemaVersion.select().exists():
                 SchemaVersion.create(version=0)
-        for migration in all_migrations():
-            with db.atomic():
-                # Re-read inside the write transaction: another process may have migrated.
-                version = SchemaVersion.select().first().version
-                if migration.version <= version:
-                    continue
-                migration.module.up(db)
-                SchemaVersion.update(version=migration.version).execute()
-            applied.append(migration)
+        if not pending_migrations(db):
+            return applied
+        with _foreign_keys_deferred(db):
+            for migration in all_migrations():
+                with db.atomic():
+                    # Re-read inside the write transaction: another process may have migrated.
+                    version = SchemaVersion.select().first().version
+                    if migration.version <= version:
+                        continue
+                    migration.module.up(db)
+                    _check_foreign_keys(db)
+                    SchemaVersion.update(version=migration.version).execute()
+                applied.append(migration)
     return applied
+
+
+@contextlib.contextmanager
+def _foreign_keys_deferred(db: Database) -> Iterator[None]:
+    """SQLite rebuilds a table to change a column (peewee's migrator does for a NOT NULL one):
+    it copies the rows, drops the table and renames the copy. With foreign keys enforced the
+    drop deletes every row that references the table (``ON DELETE CASCADE``: a comment's
+    votes). SQLite's own procedure for such changes (https://sqlite.org/lang_altertable.html)
+    turns enforcement off around them and checks the keys before committing, as this does."""
+    if not isinstance(db, SqliteDatabase):
+        yield
+        return
+    db.execute_sql("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: none is open
+    try:
+        yield
+    finally:
+        db.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def _check_foreign_keys(db: Database) -> None:
+    if isinstance(db, SqliteDatabase):
+        broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"a migration left rows with broken foreign keys: {broken[:5]}")
