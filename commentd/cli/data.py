@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from commentd.cli.common import CONFIG_OPTION, open_site_for
+from commentd.cli.common import CONFIG_OPTION, actor, open_site_for
 from commentd.errors import CommentdError
 from commentd.services.backup import backup as backup_database
 from commentd.services.export import ExportCounts, lines
@@ -59,6 +59,7 @@ def import_command(
                 dry_run=dry_run,
                 progress=bar.update if show_bar else None,
                 keep_pings=pingbacks == "keep",
+                actor=actor(),
             )
         except CommentdError as exc:
             raise click.ClickException(exc.message) from exc

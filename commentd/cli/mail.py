@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from commentd.cli.common import CONFIG_OPTION, open_site_for, run_service
+from commentd.cli.common import CONFIG_OPTION, actor, open_site_for, run_service
 from commentd.cli.output import JSON_OPTION, emit_json, table
 from commentd.errors import CommentdError
 from commentd.services import mail as mail_service
@@ -109,9 +109,9 @@ def list_messages(config_path: str | None, status: str | None, limit: int, as_js
 @click.argument("message_id", type=click.IntRange(1))
 @CONFIG_OPTION
 def retry_message(message_id: int, config_path: str | None) -> None:
-    """Queue a failed message again, due now, with a fresh attempt count."""
+    """Queue a failed message again, due now, with a fresh attempt count (audited)."""
     open_site_for(config_path)
-    run_service(lambda: outbox_service.retry(message_id))
+    run_service(lambda: outbox_service.retry(message_id, actor()))
     click.echo(f"message {message_id} is pending again")
 
 

@@ -166,6 +166,8 @@ class AdminAuth:
         if len(password) > MAX_PASSWORD_LENGTH or not check_password(password, encoded):
             with contextlib.suppress(TooManyRequests):  # counted; the next try is refused
                 self.limiter.hit("login", client)
+            with write_transaction():  # bounded by the limit above: refused tries are not
+                audit.record(self.actor(client), "login_failed", "admin", None)
             raise Unauthorized("Wrong password.")
         session = Session(secrets.token_urlsafe(16), int(self.clock()) + self.lifetime)
         with write_transaction():

@@ -14,10 +14,14 @@ from peewee import IntegrityError
 from commentd.errors import Conflict, NotFound, ValidationError
 from commentd.services import audit, normal
 from commentd.services.audit import Actor
+from commentd.services.clients import IPV4_PREFIX, IPV6_PREFIX
 from commentd.storage.database import write_transaction
-from commentd.storage.models import Ban, utcnow
+from commentd.storage.models import Ban, Comment, utcnow
 
 KINDS = ("email", "ip", "word")
+# What a moderator can ban from a comment, and the kind of ban each one becomes.
+COMMENTER_KINDS = {"email": "email", "network": "ip"}
+MAX_REASON = 256
 
 
 @dataclass(frozen=True)
@@ -53,16 +57,66 @@ def normalize(kind: str, value: str) -> str:
     return normal.text(value)
 
 
-def add(kind: str, value: str, actor: Actor, reason: str | None = None) -> Ban:
-    """Ban ``value``; banning it twice is a conflict."""
+def _reason(reason: str | None) -> str | None:
+    """A ban's note: one line of at most ``MAX_REASON`` characters, or None."""
+    text = " ".join((reason or "").split())
+    if len(text) > MAX_REASON:
+        raise ValidationError(
+            f"Give a reason of at most {MAX_REASON} characters.", code="too_long", field="reason"
+        )
+    return text or None
+
+
+def network_of(stored: str | None) -> str | None:
+    """The CIDR network of a comment's stored network address (IPv4 /24, IPv6 /48): what a
+    ban of "this network" covers, no more than the comment keeps; None for no address."""
+    try:
+        address = ipaddress.ip_address((stored or "").strip())
+    except ValueError:
+        return None
+    prefix = IPV4_PREFIX if address.version == 4 else IPV6_PREFIX
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def add(
+    kind: str,
+    value: str,
+    actor: Actor,
+    reason: str | None = None,
+    comment_id: int | None = None,
+) -> Ban:
+    """Ban ``value``; banning it twice is a conflict. ``comment_id`` names the comment the
+    ban was taken from, for the audit log."""
     value = normalize(kind, value)
+    reason = _reason(reason)
+    detail: dict[str, object] = {"kind": kind, "value": value}
+    if comment_id is not None:
+        detail["comment"] = comment_id
     try:
         with write_transaction():
             ban = Ban.create(kind=kind, value=value, created=utcnow(), reason=reason)
-            audit.record(actor, "ban", "ban", ban.id, {"kind": kind, "value": value})
+            audit.record(actor, "ban", "ban", ban.id, detail)
     except IntegrityError:
         raise Conflict(f"{kind} {value} is already banned.", code="already_banned") from None
     return ban
+
+
+def ban_commenter(comment_id: int, what: str, actor: Actor, reason: str | None = None) -> Ban:
+    """Ban the email or the network (``what``) of comment ``comment_id``."""
+    if what not in COMMENTER_KINDS:
+        raise ValidationError("Ban the comment's email or network.", code="invalid_value")
+    comment = Comment.get_or_none(Comment.id == comment_id)
+    if comment is None:
+        raise NotFound(f"No comment {comment_id}.", code="comment_not_found")
+    value = comment.email if what == "email" else network_of(comment.remote_addr)
+    if not value:
+        raise Conflict(f"Comment {comment_id} has no {what} to ban.", code="nothing_to_ban")
+    return add(COMMENTER_KINDS[what], value, actor, reason, comment_id=comment_id)
+
+
+def _lift(ban: Ban, actor: Actor) -> None:
+    audit.record(actor, "unban", "ban", ban.id, {"kind": ban.kind, "value": ban.value})
+    ban.delete_instance()
 
 
 def remove(kind: str, value: str, actor: Actor) -> None:
@@ -72,13 +126,49 @@ def remove(kind: str, value: str, actor: Actor) -> None:
         ban = Ban.get_or_none((Ban.kind == kind) & (Ban.value == value))
         if ban is None:
             raise NotFound(f"{kind} {value} is not banned.", code="ban_not_found")
-        audit.record(actor, "unban", "ban", ban.id, {"kind": kind, "value": value})
-        ban.delete_instance()
+        _lift(ban, actor)
 
 
-def all_bans() -> list[Ban]:
-    """Every ban, by kind then value."""
-    return list(Ban.select().order_by(Ban.kind, Ban.value))
+def remove_id(ban_id: int, actor: Actor) -> Ban:
+    """Lift the ban with id ``ban_id`` (the admin page's remove button)."""
+    with write_transaction():
+        ban = Ban.get_or_none(Ban.id == ban_id)
+        if ban is None:
+            raise NotFound(f"No ban {ban_id}.", code="ban_not_found")
+        _lift(ban, actor)
+    return ban
+
+
+def all_bans(limit: int | None = None, offset: int = 0) -> list[Ban]:
+    """Every ban (or one page of them), by kind then value."""
+    query = Ban.select().order_by(Ban.kind, Ban.value, Ban.id)
+    if limit is not None:
+        query = query.limit(max(1, min(int(limit), 500))).offset(max(0, int(offset)))
+    return list(query)
+
+
+def count() -> int:
+    """How many bans there are."""
+    return Ban.select().count()
+
+
+def covers(lists: BanLists, email: str | None = None, network: str | None = None) -> bool:
+    """Whether a ban already covers ``email`` (itself or its @domain) or the stored
+    ``network`` (a comment's network address)."""
+    if email:
+        email = email.strip().lower()
+        if email in lists.emails or any(
+            ban.startswith("@") and email.endswith(ban) for ban in lists.emails
+        ):
+            return True
+    cidr = network_of(network)
+    if cidr:
+        mine = ipaddress.ip_network(cidr)
+        for ban in lists.networks:
+            banned = ipaddress.ip_network(ban)
+            if banned.version == mine.version and mine.subnet_of(banned):  # type: ignore[arg-type]
+                return True
+    return False
 
 
 def lists() -> BanLists:

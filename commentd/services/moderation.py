@@ -18,6 +18,7 @@ from commentd.config import Config
 from commentd.errors import Conflict, NotFound, ValidationError
 from commentd.services import audit, validation
 from commentd.services.audit import Actor
+from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version, erase
 from commentd.services.events import Events, NoEvents
 from commentd.services.render import render
@@ -91,6 +92,44 @@ def reports_of(comment_ids: Iterable[int]) -> dict[int, Reports]:
 
 
 @dataclass(frozen=True)
+class Commenter:
+    """One commenter as moderators pick them out: every comment with this email (in any
+    case), or every comment from this network as comments store it (``203.0.113.0``)."""
+
+    email: str | None = None
+    network: str | None = None
+
+    def condition(self) -> Any:
+        """The peewee condition that picks this commenter's comments."""
+        if self.email:
+            return fn.LOWER(Comment.email) == self.email
+        return Comment.remote_addr == self.network
+
+
+def commenter(email: str | None = None, network: str | None = None) -> Commenter:
+    """A checked :class:`Commenter`: exactly one of an email or a stored network."""
+    email = (email or "").strip().lower()
+    network = (network or "").strip()
+    if bool(email) == bool(network):
+        raise ValidationError("Name one email or one network.", code="required", field="email")
+    if email:
+        if len(email) > 256 or "@" not in email:
+            raise ValidationError(
+                "email must be an email address of at most 256 characters.",
+                code="invalid_value",
+                field="email",
+            )
+        return Commenter(email=email)
+    if len(network) > 64 or anonymize_ip(network) != network:
+        raise ValidationError(
+            "network must be a network as comments store it, such as 203.0.113.0.",
+            code="invalid_value",
+            field="network",
+        )
+    return Commenter(network=network)
+
+
+@dataclass(frozen=True)
 class ThreadSummary:
     """A thread with its approved and pending counts, for the admin's thread list."""
 
@@ -141,10 +180,14 @@ class ModerationService:
         limit: int = 50,
         offset: int = 0,
         since: dt.datetime | None = None,
+        by: Commenter | None = None,
     ) -> QueuePage:
-        """Comments for moderators: filtered by status and thread uri, searched in text,
-        author and email; pending first in age order, other statuses newest first."""
+        """Comments for moderators: filtered by status, thread uri and commenter (``by``),
+        searched in text, author and email; pending first in age order, other statuses
+        newest first."""
         query = Comment.select(Comment, Thread).join(Thread)
+        if by is not None:
+            query = query.where(by.condition())
         if status:
             if status not in QUEUE_STATUSES:
                 raise ValidationError(
@@ -179,9 +222,12 @@ class ModerationService:
         """Readers' reports of one comment; None when it has none."""
         return reports_of([comment_id]).get(comment_id)
 
-    def counts_by_status(self) -> dict[str, int]:
-        """How many comments there are in each status."""
-        rows = Comment.select(Comment.status, fn.COUNT(Comment.id)).group_by(Comment.status)
+    def counts_by_status(self, by: Commenter | None = None) -> dict[str, int]:
+        """How many comments there are in each status (of one commenter's, with ``by``)."""
+        rows = Comment.select(Comment.status, fn.COUNT(Comment.id))
+        if by is not None:
+            rows = rows.where(by.condition())
+        rows = rows.group_by(Comment.status)
         counts = dict.fromkeys(QUEUE_STATUSES, 0)
         counts.update({Status(status).value: count for status, count in rows.tuples()})
         return counts

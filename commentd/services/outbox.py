@@ -22,7 +22,8 @@ from peewee import fn
 
 from commentd.config import Config
 from commentd.errors import Conflict, NotFound, ValidationError
-from commentd.services import metrics
+from commentd.services import audit, metrics
+from commentd.services.audit import Actor
 from commentd.storage.database import connection, write_transaction
 from commentd.storage.models import OutboxMessage, OutboxStatus, utcnow
 
@@ -101,8 +102,9 @@ def counts() -> dict[str, int]:
     return found
 
 
-def retry(message_id: int) -> OutboxMessage:
-    """Send a failed message again: it becomes pending, due now, with a fresh attempt count."""
+def retry(message_id: int, actor: Actor) -> OutboxMessage:
+    """Send a failed message again: it becomes pending, due now, with a fresh attempt count;
+    ``actor`` is written to the audit log with it."""
     with write_transaction():
         message = OutboxMessage.get_or_none(OutboxMessage.id == message_id)
         if message is None:
@@ -117,6 +119,7 @@ def retry(message_id: int) -> OutboxMessage:
         message.next_attempt = utcnow()
         message.lease_until = None
         message.save()
+        audit.record(actor, "retry", "outbox", message.id, {"kind": message.kind})
     _wake_all()
     return message
 

@@ -21,18 +21,19 @@ import bottle
 from commentd.errors import (
     BadRequest,
     CommentdError,
+    Conflict,
     Forbidden,
     TooManyRequests,
     Unauthorized,
 )
-from commentd.services import admin_auth, audit, outbox
+from commentd.services import admin_auth, audit, bans, outbox
 from commentd.services.admin_auth import AdminAuth, Session
 from commentd.services.clients import AddressResolver, Client
 from commentd.services.guard import RateLimiter
-from commentd.services.moderation import QUEUE_STATUSES
+from commentd.services.moderation import QUEUE_STATUSES, commenter
 from commentd.services.site import Site
 from commentd.services.validation import whole_number
-from commentd.storage.database import DatabaseUnavailable, kept_connection, write_transaction
+from commentd.storage.database import DatabaseUnavailable, kept_connection
 from commentd.web import inputs
 from commentd.web.assets import Assets
 from commentd.web.origins import from_own_page, own_origins
@@ -48,6 +49,7 @@ PAGE_SIZE = 50
 THREADS_PAGE_SIZE = 100
 ID = "<comment_id:re:[0-9]{1,18}>"
 MESSAGE_ID = "<message_id:re:[0-9]{1,18}>"
+BAN_ID = "<ban_id:re:[0-9]{1,18}>"
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -69,7 +71,16 @@ NOTICES = {
     "lock": "Locked the thread.",
     "unlock": "Unlocked the thread.",
     "retry": "The message will be sent again.",
+    "ban": "Added the ban.",
+    "unban": "Lifted the ban.",
+    "ban_email": "Banned the comment's email.",
+    "ban_network": "Banned the comment's network.",
 }
+BAN_KINDS = (
+    ("email", "Email or @domain"),
+    ("ip", "Network (IP address or CIDR)"),
+    ("word", "Word or phrase"),
+)
 BOTTLE_MESSAGES = {
     400: "The request is malformed.",
     403: "This file cannot be read.",
@@ -159,10 +170,53 @@ def _page_number(raw: str | None) -> int:
     return (whole_number(raw, max_digits=6) if raw else None) or 1
 
 
+def _paged(
+    params: dict[str, list[str]], fetch: Callable[[int, int], list], size: int | None = None
+) -> dict[str, Any]:
+    """One page of a list for a template: its ``rows``, page ``number`` and whether there
+    is ``more``; ``fetch(limit, offset)`` reads one row past the page to tell."""
+    size = size or PAGE_SIZE
+    number = _page_number(inputs.one(params, "page"))
+    rows = fetch(size + 1, (number - 1) * size)
+    return {"rows": rows[:size], "number": number, "more": len(rows) > size}
+
+
 def _notice(params: dict[str, list[str]]) -> str | None:
     template = NOTICES.get(inputs.one(params, "done") or "")
     count = whole_number(inputs.one(params, "n") or "1", max_digits=6)
     return template.format(n=1 if count is None else count) if template else None
+
+
+def _back(form: dict[str, list[str]], comment_id: int | None = None, **done: Any) -> str:
+    """A 303 to the list a moderation form came from: a commenter's comments, one comment
+    (``back=comment``), or the queue with its filters."""
+    for key in ("email", "network"):
+        if inputs.one(form, key):
+            return _see_other(
+                "/admin/commenter",
+                **{key: inputs.one(form, key)},
+                status=inputs.one(form, "status"),
+                page=inputs.one(form, "page"),
+                **done,
+            )
+    if comment_id is not None and inputs.one(form, "back") == "comment":
+        return _see_other(f"/admin/comments/{comment_id}", **done)
+    return _see_other(
+        "/admin",
+        status=inputs.one(form, "status"),
+        thread=inputs.one(form, "thread"),
+        q=inputs.one(form, "q"),
+        page=inputs.one(form, "page"),
+        **done,
+    )
+
+
+def _banned(lists: bans.BanLists) -> Callable[[Any], tuple[bool, bool]]:
+    """For the templates: whether a comment's email and its network are banned already."""
+    return lambda c: (
+        bans.covers(lists, email=c.email),
+        bans.covers(lists, network=c.remote_addr),
+    )
 
 
 def _see_other(path: str, **query: Any) -> str:
@@ -313,7 +367,42 @@ def register(
             counts=moderation.counts_by_status(),
             statuses=("all", *QUEUE_STATUSES),
             filters=filters,
+            failed=outbox.counts()["failed"],
+            banned=_banned(bans.lists()),
             link=lambda **changes: "/admin?" + urlencode({**filters, **changes}),
+            **page_values(session, "queue", params),
+        )
+
+    @route("/admin/commenter")
+    @signed_in_get
+    def commenter_page(session: Session, params: dict[str, list[str]]) -> str:
+        by = commenter(inputs.one(params, "email"), inputs.one(params, "network"))
+        status = inputs.one(params, "status") or "all"
+        number = _page_number(inputs.one(params, "page"))
+        moderation = site.moderation()
+        found = moderation.queue(
+            None if status == "all" else status,
+            by=by,
+            limit=PAGE_SIZE,
+            offset=(number - 1) * PAGE_SIZE,
+        )
+        network = bans.network_of(by.network) if by.network else None
+        who = {"email": by.email} if by.email else {"network": by.network}
+        return render(
+            "commenter",
+            title=f"Comments by {by.email}" if by.email else f"Comments from {network}",
+            by=by,
+            network=network,
+            page=found,
+            number=number,
+            pages=max(1, -(-found.total // PAGE_SIZE)),
+            counts=moderation.counts_by_status(by),
+            statuses=("all", *QUEUE_STATUSES),
+            status=status,
+            banned=_banned(bans.lists()),
+            link=lambda **changes: (
+                "/admin/commenter?" + urlencode({**who, "status": status, **changes})
+            ),
             **page_values(session, "queue", params),
         )
 
@@ -325,15 +414,14 @@ def register(
             raise BadRequest("Choose approve, delete or spam.", code="bad_request")
         method = getattr(site.moderation(), BULK_ACTIONS[action])
         changed = method(_ids(form.get("ids", [])), auth.actor(client()))
-        return _see_other(
-            "/admin",
-            status=inputs.one(form, "status"),
-            thread=inputs.one(form, "thread"),
-            q=inputs.one(form, "q"),
-            page=inputs.one(form, "page"),
-            done=action,
-            n=len(changed),
-        )
+        return _back(form, done=action, n=len(changed))
+
+    @route(f"/admin/comments/{ID}/ban", "POST")
+    @signed_in_post
+    def ban_commenter(session: Session, form: dict[str, list[str]], comment_id: str) -> str:
+        what = inputs.one(form, "what") or ""
+        bans.ban_commenter(int(comment_id), what, auth.actor(client()))
+        return _back(form, int(comment_id), done=f"ban_{what}")
 
     # -- one comment --------------------------------------------------------------------
 
@@ -349,6 +437,7 @@ def register(
             reports=moderation.reports(found.id),
             values={"text": found.text, "author": found.author, "website": found.website},
             message=None,
+            banned=_banned(bans.lists()),
             **page_values(session, "queue", params),
         )
 
@@ -369,6 +458,7 @@ def register(
                 reports=moderation.reports(found.id),
                 values=values,
                 message=exc.message,
+                banned=_banned(bans.lists()),
                 **page_values(session, "queue", {}),
             )
         return _see_other(f"/admin/comments/{int(comment_id)}", done="edit")
@@ -385,16 +475,11 @@ def register(
     @route("/admin/threads")
     @signed_in_get
     def threads(session: Session, params: dict[str, list[str]]) -> str:
-        number = _page_number(inputs.one(params, "page"))
-        rows = site.moderation().threads(
-            limit=THREADS_PAGE_SIZE + 1, offset=(number - 1) * THREADS_PAGE_SIZE
-        )
+        threads = site.moderation().threads
         return render(
             "threads",
             title="Threads",
-            rows=rows[:THREADS_PAGE_SIZE],
-            number=number,
-            more=len(rows) > THREADS_PAGE_SIZE,
+            **_paged(params, threads, THREADS_PAGE_SIZE),
             link=lambda **changes: "/admin/threads?" + urlencode(changes),
             **page_values(session, "threads", params),
         )
@@ -409,19 +494,58 @@ def register(
         site.moderation().lock(thread_id, locked, auth.actor(client()))
         return _see_other("/admin/threads", done="lock" if locked else "unlock")
 
+    # -- bans ---------------------------------------------------------------------------
+
+    def bans_page(
+        session: Session,
+        params: dict[str, list[str]],
+        values: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> str:
+        return render(
+            "bans",
+            title="Bans",
+            **_paged(params, bans.all_bans),
+            total=bans.count(),
+            kinds=BAN_KINDS,
+            values=values or {"kind": "email", "value": "", "reason": ""},
+            message=message,
+            link=lambda **changes: "/admin/bans?" + urlencode(changes),
+            **page_values(session, "bans", params),
+        )
+
+    @route("/admin/bans")
+    @signed_in_get
+    def bans_list(session: Session, params: dict[str, list[str]]) -> str:
+        return bans_page(session, params)
+
+    @route("/admin/bans", "POST")
+    @signed_in_post
+    def add_ban(session: Session, form: dict[str, list[str]]) -> str:
+        values = {name: inputs.one(form, name) or "" for name in ("kind", "value", "reason")}
+        try:
+            bans.add(values["kind"], values["value"], auth.actor(client()), values["reason"])
+        except (BadRequest, Conflict) as exc:  # show the form again, with what was typed
+            bottle.response.status = exc.status
+            return bans_page(session, {}, values, exc.message)
+        return _see_other("/admin/bans", done="ban")
+
+    @route(f"/admin/bans/{BAN_ID}/remove", "POST")
+    @signed_in_post
+    def remove_ban(session: Session, form: dict[str, list[str]], ban_id: str) -> str:
+        bans.remove_id(int(ban_id), auth.actor(client()))
+        return _see_other("/admin/bans", done="unban")
+
     # -- the audit log ------------------------------------------------------------------
 
     @route("/admin/audit")
     @signed_in_get
     def audit_log(session: Session, params: dict[str, list[str]]) -> str:
-        number = _page_number(inputs.one(params, "page"))
-        rows = audit.entries(limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
         return render(
             "audit",
             title="Audit log",
-            rows=[(entry, audit.detail_of(entry)) for entry in rows[:PAGE_SIZE]],
-            number=number,
-            more=len(rows) > PAGE_SIZE,
+            **_paged(params, audit.entries),
+            detail=audit.detail_of,
             link=lambda **changes: "/admin/audit?" + urlencode(changes),
             **page_values(session, "audit", params),
         )
@@ -432,16 +556,12 @@ def register(
     @signed_in_get
     def outbox_page(session: Session, params: dict[str, list[str]]) -> str:
         status = inputs.one(params, "status") or ""
-        number = _page_number(inputs.one(params, "page"))
-        rows = outbox.messages(status or None, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
         return render(
             "outbox",
             title="Outbox",
-            rows=rows[:PAGE_SIZE],
+            **_paged(params, lambda limit, offset: outbox.messages(status or None, limit, offset)),
             counts=outbox.counts(),
             status=status,
-            number=number,
-            more=len(rows) > PAGE_SIZE,
             link=lambda **changes: "/admin/outbox?" + urlencode({"status": status, **changes}),
             **page_values(session, "outbox", params),
         )
@@ -449,9 +569,7 @@ def register(
     @route(f"/admin/outbox/{MESSAGE_ID}/retry", "POST")
     @signed_in_post
     def retry(session: Session, form: dict[str, list[str]], message_id: str) -> str:
-        message = outbox.retry(int(message_id))
-        with write_transaction():
-            audit.record(auth.actor(client()), "retry", "outbox", message.id)
+        outbox.retry(int(message_id), auth.actor(client()))
         return _see_other("/admin/outbox", done="retry")
 
     # -- files and errors ---------------------------------------------------------------

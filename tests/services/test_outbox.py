@@ -10,6 +10,7 @@ import pytest
 
 from commentd.errors import CommentdError
 from commentd.services import outbox
+from commentd.services.audit import SYSTEM
 from commentd.services.site import open_site
 from commentd.storage.database import connection, write_transaction
 from commentd.storage.models import OutboxMessage, utcnow
@@ -69,10 +70,10 @@ def test_messages_are_listed_newest_first_and_filtered(db):
 def test_retry_needs_a_failed_message(db):
     message = outbox.enqueue("email", "a@example.com", {})
     with pytest.raises(CommentdError) as caught:
-        outbox.retry(message.id)
+        outbox.retry(message.id, SYSTEM)
     assert (caught.value.status, caught.value.code) == (409, "message_not_failed")
     with pytest.raises(CommentdError) as caught:
-        outbox.retry(999)
+        outbox.retry(999, SYSTEM)
     assert (caught.value.status, caught.value.code) == (404, "message_not_found")
 
 
@@ -127,7 +128,7 @@ def test_a_down_smtp_server_is_retried_with_doubling_delays_then_failed(make_con
         clock.advance(10**6)
         assert worker.run_once() == 0  # failed rows are never tried again by themselves
 
-        again = outbox.retry(message.id)
+        again = outbox.retry(message.id, SYSTEM)
         assert (again.status, again.attempts) == ("pending", 0)
 
 

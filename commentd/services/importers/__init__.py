@@ -20,7 +20,8 @@ from peewee import Case
 
 from commentd.config import Config
 from commentd.errors import CommentdError, ValidationError
-from commentd.services import validation
+from commentd.services import audit, validation
+from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version
 from commentd.services.importers import disqus, isso, jsonl, wordpress
@@ -163,6 +164,24 @@ class _ImportState:
         return found.id, found.thread_id
 
 
+def _audit(actor: Actor, path: Path, summary: Summary, error: str | None = None) -> None:
+    """The audit entry of an import that wrote: the file's name, format and counts."""
+    if summary.dry_run:
+        return
+    detail: dict[str, object] = {
+        "file": path.name,
+        "format": summary.format,
+        "comments": summary.comments_imported,
+        "threads": summary.threads_created,
+        "votes": summary.votes_imported,
+        "skipped": summary.skipped_total,
+    }
+    if error is not None:
+        detail["error"] = error
+    with write_transaction():
+        audit.record(actor, "import", "import", None, detail)
+
+
 class Importer:
     """Writes one file's records into the database."""
 
@@ -178,8 +197,12 @@ class Importer:
         dry_run: bool = False,
         progress: Callable[[int], None] | None = None,
         keep_pings: bool = False,
+        actor: Actor = audit.SYSTEM,
     ) -> Summary:
-        """Import ``path``; ``progress`` is called with the number of bytes read so far."""
+        """Import ``path``; ``progress`` is called with the number of bytes read so far.
+
+        An import that writes is audited as ``actor``'s, with its counts (and its error, when
+        one stopped it after some batches were written)."""
         path = Path(path)
         if not path.is_file():
             raise ValidationError(f"No file {path}.", code="invalid_file")
@@ -191,11 +214,28 @@ class Importer:
                 code="unknown_format",
             )
         summary = Summary(format, dry_run)
+        try:
+            self._read(path, summary, progress, keep_pings)
+        except CommentdError as exc:
+            if summary.comments_imported or summary.threads_created:
+                _audit(actor, path, summary, exc.message)
+            raise
+        _audit(actor, path, summary)
+        return summary
+
+    def _read(
+        self,
+        path: Path,
+        summary: Summary,
+        progress: Callable[[int], None] | None,
+        keep_pings: bool,
+    ) -> None:
+        format = summary.format
         if format == "isso":
             self._write(isso.read(path), summary, source="isso")
             if progress is not None:
                 progress(path.stat().st_size)
-            return summary
+            return
         with open(path, "rb") as handle:
             reader = CountingReader(handle, progress)
             if format == "disqus":
@@ -205,7 +245,6 @@ class Importer:
             else:
                 records = jsonl.read(reader)
             self._write(records, summary, source=format)
-        return summary
 
     # -- writing ------------------------------------------------------------------------
 

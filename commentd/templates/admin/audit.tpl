@@ -4,7 +4,7 @@
 <table>
 <thead><tr><th scope="col">When (UTC)</th><th scope="col">Who</th><th scope="col">From</th><th scope="col">What</th><th scope="col">On</th><th scope="col">Detail</th></tr></thead>
 <tbody>
-% for entry, detail in rows:
+% for entry in rows:
 <tr class="entry">
 <td data-label="When"><time datetime="{{entry.created.isoformat()}}Z">{{when(entry.created)}}</time></td>
 <td data-label="Who">{{entry.actor}}{{(" (%s)" % entry.actor_name) if entry.actor_name else ""}}</td>
@@ -19,7 +19,7 @@
 {{entry.target_type}}
 % end
 </td>
-<td data-label="Detail">{{", ".join("%s: %s" % (key, value) for key, value in sorted(detail.items()))}}</td>
+<td data-label="Detail">{{", ".join("%s: %s" % (key, value) for key, value in sorted(detail(entry).items()))}}</td>
 </tr>
 % end
 </tbody>

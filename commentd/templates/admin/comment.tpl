@@ -11,10 +11,29 @@
 % if comment.email:
 <span class="email">{{comment.email}}</span>
 % end
+% if comment.remote_addr:
+<span>from {{comment.remote_addr}}</span>
+% end
 <span>on <a href="/admin?{{query(status='all', thread=comment.thread.uri)}}">{{comment.thread.uri}}</a></span>
 <span><time datetime="{{comment.created.isoformat()}}Z">{{when(comment.created)}}</time></span>
 </p>
 <div class="body" dir="auto">{{!comment.html}}</div>
+% if comment.email or comment.remote_addr:
+<h2>The commenter</h2>
+<ul class="commenter">
+% if comment.email:
+<li><a href="/admin/commenter?{{query(email=comment.email)}}">Every comment by this email</a></li>
+% end
+% if comment.remote_addr:
+<li><a href="/admin/commenter?{{query(network=comment.remote_addr)}}">Every comment from this network</a></li>
+% end
+</ul>
+<form method="post" action="/admin/comments/{{comment.id}}/ban" class="row-actions">
+<input type="hidden" name="csrf" value="{{csrf}}">
+<input type="hidden" name="back" value="comment">
+% include("ban_buttons.tpl", c=comment)
+</form>
+% end
 % if comment.status.value != "deleted":
 <form method="post" action="/admin/comments" class="row-actions">
 <input type="hidden" name="csrf" value="{{csrf}}">
