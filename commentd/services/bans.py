@@ -156,7 +156,7 @@ def covers(lists: BanLists, email: str | None = None, network: str | None = None
     """Whether a ban already covers ``email`` (itself or its @domain) or the stored
     ``network`` (a comment's network address)."""
     if email:
-        email = email.strip().lower()
+        email = normal.email(email)
         if email in lists.emails or any(
             ban.startswith("@") and email.endswith(ban) for ban in lists.emails
         ):

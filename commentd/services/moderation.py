@@ -16,7 +16,7 @@ from peewee import JOIN, Case, fn
 
 from commentd.config import Config
 from commentd.errors import Conflict, NotFound, ValidationError
-from commentd.services import audit, validation
+from commentd.services import audit, normal, validation
 from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version, erase
@@ -93,8 +93,9 @@ def reports_of(comment_ids: Iterable[int]) -> dict[int, Reports]:
 
 @dataclass(frozen=True)
 class Commenter:
-    """One commenter as moderators pick them out: every comment with this email (in any
-    case), or every comment from this network as comments store it (``203.0.113.0``)."""
+    """One commenter as moderators pick them out: every comment with this email (in its
+    normal form, as comments store it), or every comment from this network as comments store
+    it (``203.0.113.0``)."""
 
     email: str | None = None
     network: str | None = None
@@ -102,13 +103,13 @@ class Commenter:
     def condition(self) -> Any:
         """The peewee condition that picks this commenter's comments."""
         if self.email:
-            return fn.LOWER(Comment.email) == self.email
+            return Comment.email == self.email
         return Comment.remote_addr == self.network
 
 
 def commenter(email: str | None = None, network: str | None = None) -> Commenter:
     """A checked :class:`Commenter`: exactly one of an email or a stored network."""
-    email = (email or "").strip().lower()
+    email = normal.email(email or "")
     network = (network or "").strip()
     if bool(email) == bool(network):
         raise ValidationError("Name one email or one network.", code="required", field="email")

@@ -163,6 +163,7 @@ def test_an_import_is_audited_with_its_counts_and_a_dry_run_is_not(shell):
         "comments": 6,
         "threads": 2,
         "votes": 0,
+        "hidden": 0,
         "skipped": 3,
     }
     run("import", DISQUS)  # again: nothing new, still a record of who ran it

@@ -174,6 +174,7 @@ def _audit(actor: Actor, path: Path, summary: Summary, error: str | None = None)
         "comments": summary.comments_imported,
         "threads": summary.threads_created,
         "votes": summary.votes_imported,
+        "hidden": summary.comments_hidden,
         "skipped": summary.skipped_total,
     }
     if error is not None:
