@@ -7,6 +7,7 @@ They add to the config's blocklists (``[moderation] blocked_*``) and act the sam
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from peewee import IntegrityError
@@ -22,6 +23,49 @@ KINDS = ("email", "ip", "word")
 # What a moderator can ban from a comment, and the kind of ban each one becomes.
 COMMENTER_KINDS = {"email": "email", "network": "ip"}
 MAX_REASON = 256
+MAX_VALUE = 256  # as typed, and as stored once normalized (the column's size)
+
+# What a ban's value may be, as regular expressions that commentd/openapi.json carries as the
+# admin form's patterns (tests/web/test_contract.py holds them together). White space is
+# str.isspace()'s; around a value it is ignored.
+_SPACE = (
+    "\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = f"(?:{_OCTET}\\.){{3}}{_OCTET}"
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = (
+    "(?:"
+    + "|".join(
+        [
+            f"(?:{_H}:){{7}}{_H}",
+            f"(?:{_H}:){{1,7}}:",
+            f"(?:{_H}:){{1,6}}:{_H}",
+            f"(?:{_H}:){{1,5}}(?::{_H}){{1,2}}",
+            f"(?:{_H}:){{1,4}}(?::{_H}){{1,3}}",
+            f"(?:{_H}:){{1,3}}(?::{_H}){{1,4}}",
+            f"(?:{_H}:){{1,2}}(?::{_H}){{1,5}}",
+            f"{_H}:(?::{_H}){{1,6}}",
+            f":(?:(?::{_H}){{1,7}}|:)",
+            f"(?:{_H}:){{6}}{_IPV4}",
+            f"::(?:{_H}:){{0,5}}{_IPV4}",
+            # k hextets before "::", at most 5 - k after it, then the IPv4 part (two hextets)
+            *(f"(?:{_H}:){{{k - 1}}}{_H}::(?:{_H}:){{0,{5 - k}}}{_IPV4}" for k in range(1, 6)),
+        ]
+    )
+    + ")"
+)
+ADDRESS_PATTERN = f"^[{_SPACE}]*(?:{_IPV4}|{_IPV6})[{_SPACE}]*$"
+NETWORK_PATTERN = (
+    f"^[{_SPACE}]*(?:{_IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?"
+    f"|{_IPV6}(?:/(?:12[0-8]|1[01][0-9]|[1-9]?[0-9]))?)[{_SPACE}]*$"
+)
+EMAIL_PATTERN = f"^[{_SPACE}]*[^{_SPACE}]*@[^{_SPACE}]*[{_SPACE}]*$"
+WORD_PATTERN = f"^[{_SPACE}]*[^{_SPACE}][\\s\\S]*$"
+PATTERNS = {"email": EMAIL_PATTERN, "ip": NETWORK_PATTERN, "word": WORD_PATTERN}
+_ADDRESS_RE = re.compile(ADDRESS_PATTERN[1:-1])
+_PATTERN_RES = {kind: re.compile(pattern[1:-1]) for kind, pattern in PATTERNS.items()}
 
 
 @dataclass(frozen=True)
@@ -33,28 +77,44 @@ class BanLists:
     words: tuple[str, ...] = ()
 
 
+_REFUSED = {
+    "email": "{value!r} is not an email address or @domain.",
+    "ip": "{value!r} is not an IP address or CIDR network.",
+    "word": "Give a value of 1 to 256 characters.",
+}
+
+
 def normalize(kind: str, value: str) -> str:
-    """The stored form of a ban's value; raises ``ValidationError`` for a bad one."""
-    value = (value or "").strip()
+    """The stored form of a ban's value (``PATTERNS`` say what each kind takes): an email or
+    @domain in its normal form, a network in CIDR, a word or phrase in its normal form;
+    raises ``ValidationError`` for a bad one."""
+    value = value if isinstance(value, str) else ""
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}.", code="invalid_value")
-    if not value or len(value) > 256:
-        raise ValidationError("Give a value of 1 to 256 characters.", code="invalid_value")
+    if len(value) > MAX_VALUE:
+        raise ValidationError("Give a value of 1 to 256 characters.", code="too_long")
+    if not _PATTERN_RES[kind].fullmatch(value):
+        message = _REFUSED[kind].format(value=value.strip())
+        raise ValidationError(message, code="invalid_value", field="value")
     if kind == "ip":
-        try:
-            return str(ipaddress.ip_network(value, strict=False))
-        except ValueError:
-            raise ValidationError(
-                f"{value!r} is not an IP address or CIDR network.", code="invalid_value"
-            ) from None
-    if kind == "email":
-        value = normal.email(value)
-        if "@" not in value or any(ch.isspace() for ch in value):
-            raise ValidationError(
-                f"{value!r} is not an email address or @domain.", code="invalid_value"
-            )
-        return value
-    return normal.text(value)
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    stored = normal.email(value) if kind == "email" else normal.text(value)
+    if len(stored) > MAX_VALUE:
+        raise ValidationError(
+            "The value is longer than 256 characters in its normal form.", code="too_long"
+        )
+    return stored
+
+
+def address(value: str, field: str = "network") -> str:
+    """An IP address a moderator typed (``ADDRESS_PATTERN``), in its canonical form."""
+    if not isinstance(value, str) or not _ADDRESS_RE.fullmatch(value):
+        raise ValidationError(
+            f"{field} must be an IP address, such as 203.0.113.7.",
+            code="invalid_value",
+            field=field,
+        )
+    return str(ipaddress.ip_address(value.strip()))
 
 
 def _reason(reason: str | None) -> str | None:

@@ -16,7 +16,7 @@ from peewee import JOIN, Case, fn
 
 from commentd.config import Config
 from commentd.errors import Conflict, NotFound, ValidationError
-from commentd.services import audit, normal, validation
+from commentd.services import audit, bans, validation
 from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version, erase
@@ -93,8 +93,8 @@ def reports_of(comment_ids: Iterable[int]) -> dict[int, Reports]:
 
 @dataclass(frozen=True)
 class Commenter:
-    """One commenter as moderators pick them out: every comment with this email (in its
-    normal form, as comments store it), or every comment from this network as comments store
+    """One commenter as moderators pick them out: every comment with this email (or, for an
+    ``@domain``, every address there), or every comment from this network as comments store
     it (``203.0.113.0``)."""
 
     email: str | None = None
@@ -102,32 +102,21 @@ class Commenter:
 
     def condition(self) -> Any:
         """The peewee condition that picks this commenter's comments."""
+        if self.email and self.email.startswith("@"):
+            return Comment.email.endswith(self.email)
         if self.email:
             return Comment.email == self.email
         return Comment.remote_addr == self.network
 
 
 def commenter(email: str | None = None, network: str | None = None) -> Commenter:
-    """A checked :class:`Commenter`: exactly one of an email or a stored network."""
-    email = normal.email(email or "")
-    network = (network or "").strip()
-    if bool(email) == bool(network):
+    """A checked :class:`Commenter`: an email or @domain as a ban takes it, or any IP address
+    (its network, as comments store it, is the commenter)."""
+    if (email is None) == (network is None):
         raise ValidationError("Name one email or one network.", code="required", field="email")
-    if email:
-        if len(email) > 256 or "@" not in email:
-            raise ValidationError(
-                "email must be an email address of at most 256 characters.",
-                code="invalid_value",
-                field="email",
-            )
-        return Commenter(email=email)
-    if len(network) > 64 or anonymize_ip(network) != network:
-        raise ValidationError(
-            "network must be a network as comments store it, such as 203.0.113.0.",
-            code="invalid_value",
-            field="network",
-        )
-    return Commenter(network=network)
+    if email is not None:
+        return Commenter(email=bans.normalize("email", email))
+    return Commenter(network=anonymize_ip(bans.address(network or "")))
 
 
 @dataclass(frozen=True)

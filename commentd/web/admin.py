@@ -76,6 +76,7 @@ NOTICES = {
     "ban_email": "Banned the comment's email.",
     "ban_network": "Banned the comment's network.",
 }
+COMMENTER_KEYS = ("email", "network")
 BAN_KINDS = (
     ("email", "Email or @domain"),
     ("ip", "Network (IP address or CIDR)"),
@@ -190,10 +191,10 @@ def _notice(params: dict[str, list[str]]) -> str | None:
 def _back(form: dict[str, list[str]], comment_id: int | None = None, **done: Any) -> str:
     """A 303 to the list a moderation form came from: a commenter's comments, one comment
     (``back=comment``), or the queue with its filters."""
-    for key in ("email", "network"):
+    for key in COMMENTER_KEYS:
         if inputs.one(form, key):
             return _see_other(
-                "/admin/commenter",
+                f"/admin/commenter/{key}",
                 **{key: inputs.one(form, key)},
                 status=inputs.one(form, "status"),
                 page=inputs.one(form, "page"),
@@ -373,10 +374,12 @@ def register(
             **page_values(session, "queue", params),
         )
 
-    @route("/admin/commenter")
-    @signed_in_get
-    def commenter_page(session: Session, params: dict[str, list[str]]) -> str:
-        by = commenter(inputs.one(params, "email"), inputs.one(params, "network"))
+    def commenter_view(session: Session, params: dict[str, list[str]], key: str) -> str:
+        """Every comment of one commenter (``key``: by email or by network), paged."""
+        value = inputs.one(params, key)
+        if value is None:
+            raise BadRequest(f"Give the {key} whose comments to show.", code="bad_request")
+        by = commenter(**{key: value})
         status = inputs.one(params, "status") or "all"
         number = _page_number(inputs.one(params, "page"))
         moderation = site.moderation()
@@ -401,10 +404,20 @@ def register(
             status=status,
             banned=_banned(bans.lists()),
             link=lambda **changes: (
-                "/admin/commenter?" + urlencode({**who, "status": status, **changes})
+                f"/admin/commenter/{key}?" + urlencode({**who, "status": status, **changes})
             ),
             **page_values(session, "queue", params),
         )
+
+    @route("/admin/commenter/email")
+    @signed_in_get
+    def commenter_by_email(session: Session, params: dict[str, list[str]]) -> str:
+        return commenter_view(session, params, "email")
+
+    @route("/admin/commenter/network")
+    @signed_in_get
+    def commenter_by_network(session: Session, params: dict[str, list[str]]) -> str:
+        return commenter_view(session, params, "network")
 
     @route("/admin/comments", "POST")
     @signed_in_post

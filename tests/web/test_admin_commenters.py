@@ -298,7 +298,7 @@ def test_every_comment_by_one_email_in_any_case_across_threads(signed_in):
     admin.post("/admin/comments", {"action": "approve", "ids": b})
     page = admin.get(f"/admin/comments/{a}")
     link = re.search(
-        r'href="(/admin/commenter\?email=[^"]+)">Every comment by this email', page.text
+        r'href="(/admin/commenter/email\?email=[^"]+)">Every comment by this email', page.text
     )
     assert link is not None
     view = admin.get(link[1].replace("&amp;", "&"))
@@ -308,7 +308,7 @@ def test_every_comment_by_one_email_in_any_case_across_threads(signed_in):
     assert re.search(r'pending <span class="count">1</span>', view.text)
     assert re.search(r'approved <span class="count">1</span>', view.text)
     assert re.search(r'all <span class="count">2</span>', view.text)
-    pending = admin.get("/admin/commenter?email=ADA%40example.com&status=pending")
+    pending = admin.get("/admin/commenter/email?email=ADA%40example.com&status=pending")
     assert shown_ids(pending) == [a]
 
 
@@ -318,8 +318,8 @@ def test_every_comment_from_one_network_without_showing_more_of_the_address(prox
     b = post_from(client, "203.0.113.250", text="two", uri="/x/").json["comment"]["id"]
     post_from(client, "198.51.100.5", text="elsewhere")
     queue = admin.get("/admin")
-    assert 'href="/admin/commenter?network=203.0.113.0"' in queue.text
-    view = admin.get("/admin/commenter?network=203.0.113.0")
+    assert 'href="/admin/commenter/network?network=203.0.113.0"' in queue.text
+    view = admin.get("/admin/commenter/network?network=203.0.113.0")
     assert "Comments from 203.0.113.0/24" in view.text
     assert shown_ids(view) == [b, a]
     assert "203.0.113.5" not in view.text
@@ -331,7 +331,7 @@ def test_bulk_actions_in_the_commenter_view_return_to_it(signed_in):
     a = held(client, "one", email="spam@example.com")
     b = held(client, "two", uri="/other/", email="spam@example.com")
     c = held(client, "three", email="good@example.com")
-    view = admin.get("/admin/commenter?email=spam%40example.com")
+    view = admin.get("/admin/commenter/email?email=spam%40example.com")
     assert 'name="email" value="spam@example.com"' in view.text
     page = admin.post(
         "/admin/comments",
@@ -339,7 +339,7 @@ def test_bulk_actions_in_the_commenter_view_return_to_it(signed_in):
     )
     assert page.status == 303
     assert page.header("Location") == (
-        "/admin/commenter?email=spam%40example.com&status=all&done=spam&n=2"
+        "/admin/commenter/email?email=spam%40example.com&status=all&done=spam&n=2"
     )
     assert (status_of(a), status_of(b), status_of(c)) == (Status.SPAM, Status.SPAM, Status.PENDING)
     shown = admin.get(page.header("Location"))
@@ -348,7 +348,10 @@ def test_bulk_actions_in_the_commenter_view_return_to_it(signed_in):
     page = admin.post(
         "/admin/comments", {"action": "approve", "ids": [a], "network": "127.0.0.0", "page": "1"}
     )
-    assert page.header("Location") == "/admin/commenter?network=127.0.0.0&page=1&done=approve&n=1"
+    assert (
+        page.header("Location")
+        == "/admin/commenter/network?network=127.0.0.0&page=1&done=approve&n=1"
+    )
     assert public_ids(client) == [a]
 
 
@@ -356,41 +359,72 @@ def test_the_commenter_view_is_paged(signed_in, monkeypatch):
     monkeypatch.setattr("commentd.web.admin.PAGE_SIZE", 2)
     client, admin, _ = signed_in
     ids = [held(client, f"n{n}", email="many@example.com") for n in range(3)]
-    first = admin.get("/admin/commenter?email=many%40example.com")
+    first = admin.get("/admin/commenter/email?email=many%40example.com")
     assert shown_ids(first) == [ids[2], ids[1]]
     assert "page 1 of 2" in first.text
-    assert 'href="/admin/commenter?email=many%40example.com&amp;status=all&amp;page=2"' in (
+    assert 'href="/admin/commenter/email?email=many%40example.com&amp;status=all&amp;page=2"' in (
         first.text
     )
-    second = admin.get("/admin/commenter?email=many%40example.com&status=all&page=2")
+    second = admin.get("/admin/commenter/email?email=many%40example.com&status=all&page=2")
     assert shown_ids(second) == [ids[0]]
 
 
 @pytest.mark.parametrize(
-    ("query", "message"),
+    ("path", "message"),
     [
-        ("", "Name one email or one network."),
-        ("email=a%40example.com&network=127.0.0.0", "Name one email or one network."),
-        ("email=nobody", "email must be an email address"),
-        ("email=" + "a" * 300 + "%40example.com", "email must be an email address"),
-        ("network=127.0.0.1", "network must be a network as comments store it"),
-        ("network=127.0.0.0%2F24", "network must be a network as comments store it"),
-        ("network=%3Cscript%3E", "network must be a network as comments store it"),
-        ("email=a%40example.com&status=bogus", "status must be one of"),
+        ("email", "Give the email whose comments to show."),
+        ("email?email=", "is not an email address or @domain."),
+        ("email?email=nobody", "is not an email address or @domain."),
+        ("email?email=a%20b%40example.com", "is not an email address or @domain."),
+        ("email?email=" + "a" * 300 + "%40example.com", "Give a value of 1 to 256 characters."),
+        ("network", "Give the network whose comments to show."),
+        ("network?network=127.0.0.0%2F24", "network must be an IP address"),
+        ("network?network=01.2.3.4", "network must be an IP address"),
+        ("network?network=fe80%3A%3A1%25eth0", "network must be an IP address"),
+        ("network?network=%3Cscript%3E", "network must be an IP address"),
+        ("email?email=a%40example.com&status=bogus", "status must be one of"),
     ],
 )
-def test_a_bad_commenter_is_a_400_page(signed_in, query, message):
+def test_a_bad_commenter_is_a_400_page(signed_in, path, message):
     _, admin, _ = signed_in
-    page = admin.get(f"/admin/commenter?{query}")
+    page = admin.get(f"/admin/commenter/{path}")
     assert page.status == 400
     assert page.header("Content-Type") == "text/html; charset=utf-8"
     assert message in page.text
     assert "<script>" not in page.text
 
 
+def test_any_address_of_a_network_shows_the_network(proxied):
+    client, admin, _ = proxied
+    a = post_from(client, "203.0.113.5").json["comment"]["id"]
+    b = post_from(client, "2001:db8:1234:5678::9").json["comment"]["id"]
+    view = admin.get("/admin/commenter/network?network=%20203.0.113.99%20")
+    assert "Comments from 203.0.113.0/24" in view.text
+    assert shown_ids(view) == [a]
+    view = admin.get("/admin/commenter/network?network=2001:DB8:1234:ffff::1")
+    assert "Comments from 2001:db8:1234::/48" in view.text
+    assert shown_ids(view) == [b]
+
+
+def test_every_comment_from_one_domain(signed_in):
+    client, admin, _ = signed_in
+    a = held(client, "one", email="a@spam.example")
+    b = held(client, "two", email="b@spam.example")
+    held(client, "three", email="c@notspam.example")
+    held(client, "four", email="d@spam_example")
+    page = admin.get(f"/admin/comments/{a}")
+    assert "Every comment from an address at @spam.example" in page.text
+    view = admin.get("/admin/commenter/email?email=%40SPAM.example")
+    assert "Comments by @spam.example" in view.text
+    assert shown_ids(view) == [b, a]
+    assert shown_ids(admin.get("/admin/commenter/email?email=%40spam_example")) == [
+        shown_ids(admin.get("/admin?q=four"))[0]
+    ]  # _ is a letter here, not LIKE's wildcard
+
+
 def test_the_commenter_view_needs_a_session(admin_site):
     _, admin, _ = admin_site()
-    page = admin.get("/admin/commenter?email=a%40example.com")
+    page = admin.get("/admin/commenter/email?email=a%40example.com")
     assert (page.status, page.header("Location").endswith("/admin")) == (303, True)
 
 

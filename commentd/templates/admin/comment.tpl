@@ -22,10 +22,11 @@
 <h2>The commenter</h2>
 <ul class="commenter">
 % if comment.email:
-<li><a href="/admin/commenter?{{query(email=comment.email)}}">Every comment by this email</a></li>
+<li><a href="/admin/commenter/email?{{query(email=comment.email)}}">Every comment by this email</a></li>
+<li><a href="/admin/commenter/email?{{query(email="@" + comment.email.rsplit("@", 1)[-1])}}">Every comment from an address at @{{comment.email.rsplit("@", 1)[-1]}}</a></li>
 % end
 % if comment.remote_addr:
-<li><a href="/admin/commenter?{{query(network=comment.remote_addr)}}">Every comment from this network</a></li>
+<li><a href="/admin/commenter/network?{{query(network=comment.remote_addr)}}">Every comment from this network</a></li>
 % end
 </ul>
 <form method="post" action="/admin/comments/{{comment.id}}/ban" class="row-actions">

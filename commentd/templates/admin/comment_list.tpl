@@ -15,7 +15,7 @@
 </div>
 <p class="details">
 % if c.email:
-<a class="email" href="/admin/commenter?{{query(email=c.email)}}" title="Every comment by this email">{{c.email}}</a>
+<a class="email" href="/admin/commenter/email?{{query(email=c.email)}}" title="Every comment by this email">{{c.email}}</a>
 % end
 % if c.website:
 <span class="website">{{c.website}}</span>
@@ -23,7 +23,7 @@
 <span>on <a href="{{thread_link(c.thread.uri)}}">{{c.thread.uri}}</a></span>
 <span><time datetime="{{c.created.isoformat()}}Z">{{when(c.created)}}</time></span>
 % if c.remote_addr:
-<span>from <a class="network" href="/admin/commenter?{{query(network=c.remote_addr)}}" title="Every comment from this network">{{c.remote_addr}}</a></span>
+<span>from <a class="network" href="/admin/commenter/network?{{query(network=c.remote_addr)}}" title="Every comment from this network">{{c.remote_addr}}</a></span>
 % end
 </p>
 <div class="body" dir="auto">{{!c.html}}</div>

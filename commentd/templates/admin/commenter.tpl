@@ -1,6 +1,8 @@
 % rebase("base.tpl", title=title, nav=nav, csrf=csrf, notice=notice)
 <p class="details">
-% if by.email:
+% if by.email and by.email.startswith("@"):
+<span>Every comment from an email address at <strong class="email">{{by.email[1:]}}</strong>, in every thread.</span>
+% elif by.email:
 <span>Every comment whose email is <strong class="email">{{by.email}}</strong> (in any case), in every thread.</span>
 % else:
 <span>Every comment from the network <strong class="network">{{network}}</strong> (as comments store it), in every thread.</span>
