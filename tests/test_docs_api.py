@@ -34,8 +34,6 @@ HTML_TAGS = {"admin", "links", "html"}
 # Raised by the CLI only: never in an HTTP response, so not in the OpenAPI error schema.
 NOT_HTTP_CODES = {
     "config_error",
-    "already_banned",
-    "ban_not_found",
     "unknown_format",
     "invalid_file",
     "invalid_xml",

@@ -118,13 +118,12 @@ def address(value: str, field: str = "network") -> str:
 
 
 def _reason(reason: str | None) -> str | None:
-    """A ban's note: one line of at most ``MAX_REASON`` characters, or None."""
-    text = " ".join((reason or "").split())
-    if len(text) > MAX_REASON:
+    """A ban's note: at most ``MAX_REASON`` characters, kept as one line, or None."""
+    if len(reason or "") > MAX_REASON:
         raise ValidationError(
             f"Give a reason of at most {MAX_REASON} characters.", code="too_long", field="reason"
         )
-    return text or None
+    return " ".join((reason or "").split()) or None
 
 
 def network_of(stored: str | None) -> str | None:

@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from commentd.errors import ValidationError
-from commentd.services import admin_auth, validation
+from commentd.services import admin_auth, bans, validation
 from commentd.services.audit import Actor
 from commentd.storage.database import connection
 
@@ -65,6 +65,12 @@ UNDOCUMENTED_BEFORE = [
     ("POST", "/admin/threads/lock", "/admin/threads/lock"),
     ("POST", "/admin/logout", "/admin/logout"),
     ("POST", "/admin/login", "/admin/login"),
+    ("GET", "/admin/bans", "/admin/bans"),
+    ("POST", "/admin/bans", "/admin/bans"),
+    ("POST", "/admin/bans/1/remove", "/admin/bans/{ban_id}/remove"),
+    ("POST", "/admin/comments/1/ban", "/admin/comments/{id}/ban"),
+    ("GET", "/admin/commenter/email?email=a%40example.com", "/admin/commenter/email"),
+    ("GET", "/admin/commenter/network?network=%C2%84", "/admin/commenter/network"),
 ]
 
 
@@ -255,3 +261,73 @@ def test_every_website_the_server_keeps_fits_the_response_schema(client, sent):
     res = client.post_comment(text="hi", website=sent)
     assert res.status == 201
     assert check.is_valid(res.json["comment"]["website"]), res.json["comment"]["website"]
+
+
+# -- the admin page's ban values and commenter view ---------------------------------------------
+
+BAN_FORM = SPEC["paths"]["/admin/bans"]["post"]["requestBody"]["content"][
+    "application/x-www-form-urlencoded"
+]["schema"]["oneOf"]
+BAN_VALUES = {
+    branch["properties"]["kind"]["const"]: branch["properties"]["value"] for branch in BAN_FORM
+}
+# Address-shaped strings: real addresses, prefixes in and out of range, the forms Python's
+# ipaddress takes that commentd does not (zone ids, netmasks, leading zeros in a prefix).
+IPISH = (
+    st.ip_addresses().map(str)
+    | st.ip_addresses().map(lambda ip: ip.exploded.upper())
+    | st.lists(
+        st.sampled_from(
+            [
+                *("1", "0", "00", "01", "255", "256", "ffff", "FFFF", "12345", "g", ".", ":"),
+                *("::", "/", "/0", "/8", "/24", "/32", "/33", "/48", "/128", "/129", "/024"),
+                *("%eth0", "/255.255.255.0", " ", "\u3000", "\n", "1.2.3.4", "::ffff:"),
+            ]
+        ),
+        max_size=10,
+    ).map("".join)
+)
+
+
+def test_the_ban_forms_patterns_are_the_services():
+    assert set(BAN_VALUES) == set(bans.KINDS)
+    for kind, schema in BAN_VALUES.items():
+        assert schema["pattern"] == bans.PATTERNS[kind]
+        assert schema["maxLength"] == bans.MAX_VALUE
+    email = query_schema("/admin/commenter/email", "email")
+    assert (email["pattern"], email["maxLength"]) == (bans.EMAIL_PATTERN, bans.MAX_VALUE)
+    assert query_schema("/admin/commenter/network", "network")["pattern"] == bans.ADDRESS_PATTERN
+
+
+@pytest.mark.parametrize("kind", bans.KINDS)
+def test_each_ban_value_pattern_accepts_exactly_what_a_ban_takes(kind):
+    compiled = pattern(BAN_VALUES[kind])
+
+    @settings(max_examples=600, deadline=None)
+    @given(IPISH | TRICKY)
+    @example("fe80::1%eth0")
+    @example("10.0.0.0/255.0.0.0")
+    @example("10.0.0.0/08")
+    @example("::ffff:1.2.3.4/128")
+    @example("1:2:3:4:5:6::1.2.3.4")
+    @example(" @spam.example ")
+    @example("a b@example.com")
+    def agree(value: str) -> None:
+        taken = accepted(lambda v: bans.normalize(kind, v), value)
+        assert (compiled.search(value) is not None) == taken, repr(value)
+
+    agree()
+
+
+def test_the_network_query_pattern_accepts_exactly_what_the_view_takes():
+    compiled = pattern(query_schema("/admin/commenter/network", "network"))
+
+    @settings(max_examples=600, deadline=None)
+    @given(IPISH | TRICKY)
+    @example("fe80::1%eth0")
+    @example("203.0.113.0/24")
+    def agree(value: str) -> None:
+        taken = accepted(lambda v: bans.address(v), value)
+        assert (compiled.search(value) is not None) == taken, repr(value)
+
+    agree()
