@@ -1,5 +1,5 @@
 % rebase("base.tpl", title=title, nav=nav, csrf=csrf, notice=notice)
-<p>New comments that match a ban are refused (or held, with <code>moderation.blocklist_action = hold</code>), like the blocklists in the configuration; a ban takes effect within a minute in every process.</p>
+<p>New comments that match a ban are refused (or held, with <code>moderation.blocklist_action = hold</code>), like the blocklists in the configuration; a ban reaches every process within seconds.</p>
 <h2>Add a ban</h2>
 % if message:
 <p class="error" role="alert">{{message}}</p>
