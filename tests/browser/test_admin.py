@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from commentd.services import admin_auth
+from commentd.services import admin_auth, bans
 from commentd.services.audit import Actor
 from commentd.storage.database import connection
 from commentd.storage.models import Comment, OutboxMessage, Status
@@ -170,7 +170,19 @@ def test_everything_works_without_javascript(admin, new_context):
     assert page.errors == []
 
 
-@pytest.mark.parametrize("path", ["", "/threads", "/audit", "/outbox", "/comments/{id}"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "",
+        "/threads",
+        "/audit",
+        "/outbox",
+        "/comments/{id}",
+        "/bans",
+        "/commenter/email?email=someone.with.a.long.address%40subdomain.example.com",
+        "/commenter/network?network=127.0.0.1",
+    ],
+)
 def test_a_phone_sized_screen_has_no_horizontal_scroll(admin, new_context, path):
     s = admin()
     cid = s.comment(
@@ -189,6 +201,7 @@ def test_a_phone_sized_screen_has_no_horizontal_scroll(admin, new_context, path)
             attempts=10,
             last_error="ConnectionRefusedError: " + "x" * 300,
         )
+        bans.add("word", LONG_WORD, Actor("cli", "test"), reason="r" * 200)
     context = new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     page = watch(context.new_page())
     sign_in(page, s)
@@ -198,7 +211,7 @@ def test_a_phone_sized_screen_has_no_horizontal_scroll(admin, new_context, path)
         "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    name = path.strip("/").split("/")[0] or "queue"
+    name = "-".join(path.split("?")[0].strip("/").split("/")[:2]) or "queue"
     page.screenshot(path=str(SCREENSHOTS / f"admin-phone-{name}.png"), full_page=True)
     assert widths[0] <= widths[1], widths
     assert page.errors == []
