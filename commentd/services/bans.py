@@ -211,23 +211,31 @@ def count() -> int:
     return Ban.select().count()
 
 
-def covers(lists: BanLists, email: str | None = None, network: str | None = None) -> bool:
-    """Whether a ban already covers ``email`` (itself or its @domain) or the stored
-    ``network`` (a comment's network address)."""
-    if email:
+class Coverage:
+    """What the bans cover, for showing it beside many comments: each ban parsed once."""
+
+    def __init__(self, lists: BanLists):
+        self.addresses = frozenset(ban for ban in lists.emails if not ban.startswith("@"))
+        self.domains = tuple(ban for ban in lists.emails if ban.startswith("@"))
+        self.networks = tuple(ipaddress.ip_network(ban) for ban in lists.networks)
+
+    def email(self, email: str | None) -> bool:
+        """Whether a ban covers ``email``: itself or its @domain."""
+        if not email:
+            return False
         email = normal.email(email)
-        if email in lists.emails or any(
-            ban.startswith("@") and email.endswith(ban) for ban in lists.emails
-        ):
-            return True
-    cidr = network_of(network)
-    if cidr:
+        return email in self.addresses or email.endswith(self.domains)
+
+    def network(self, stored: str | None) -> bool:
+        """Whether a ban covers the whole of a comment's stored network."""
+        cidr = network_of(stored)
+        if cidr is None:
+            return False
         mine = ipaddress.ip_network(cidr)
-        for ban in lists.networks:
-            banned = ipaddress.ip_network(ban)
-            if banned.version == mine.version and mine.subnet_of(banned):  # type: ignore[arg-type]
-                return True
-    return False
+        return any(
+            banned.version == mine.version and mine.subnet_of(banned)  # type: ignore[arg-type]
+            for banned in self.networks
+        )
 
 
 def lists() -> BanLists:

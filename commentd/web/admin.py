@@ -214,10 +214,8 @@ def _back(form: dict[str, list[str]], comment_id: int | None = None, **done: Any
 
 def _banned(lists: bans.BanLists) -> Callable[[Any], tuple[bool, bool]]:
     """For the templates: whether a comment's email and its network are banned already."""
-    return lambda c: (
-        bans.covers(lists, email=c.email),
-        bans.covers(lists, network=c.remote_addr),
-    )
+    coverage = bans.Coverage(lists)
+    return lambda c: (coverage.email(c.email), coverage.network(c.remote_addr))
 
 
 def _see_other(path: str, **query: Any) -> str:

@@ -82,15 +82,17 @@ def test_what_a_ban_covers(db):
     bans.add("email", "one@example.com", ADMIN)
     bans.add("ip", "198.51.0.0/16", ADMIN)
     bans.add("ip", "2001:db8::/32", ADMIN)
-    lists = bans.lists()
-    assert bans.covers(lists, email=" ONE@example.com ")
-    assert bans.covers(lists, email="any@spam.example")
-    assert not bans.covers(lists, email="two@example.com")
-    assert bans.covers(lists, network="198.51.100.0")
-    assert bans.covers(lists, network="2001:db8:1::")
-    assert not bans.covers(lists, network="203.0.113.0")
-    assert not bans.covers(lists, network="garbage")
-    assert not bans.covers(lists)
+    covered = bans.Coverage(bans.lists())
+    assert covered.email(" ONE@example.com ")
+    assert covered.email("any@spam.example")
+    assert not covered.email("two@example.com")
+    assert not covered.email(None)
+    assert covered.network("198.51.100.0")
+    assert covered.network("2001:db8:1::")
+    assert not covered.network("203.0.113.0")
+    assert not covered.network("garbage")
+    bans.add("ip", "203.0.113.7", ADMIN)  # one address is not the whole network
+    assert not bans.Coverage(bans.lists()).network("203.0.113.0")
 
 
 def test_remove_by_id_is_audited(db):
