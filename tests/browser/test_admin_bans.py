@@ -17,6 +17,12 @@ from tests.browser.test_admin import AXE_RUN, PASSWORD, sign_in, status_of
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
 
+@pytest.fixture(autouse=True)
+def fresh_bans(monkeypatch):
+    # The server rereads bans every BANS_TTL seconds; here every comment rereads them.
+    monkeypatch.setattr("commentd.services.screening.BANS_TTL", 0)
+
+
 @pytest.fixture
 def moderated(site):
     """A site that holds every comment, with an admin password, a spammer's two comments in
