@@ -175,7 +175,7 @@ def init(
 
 def _register_groups() -> None:
     """Add the commands and groups that live in modules of their own."""
-    from commentd.cli import admin, bans, data, mail, maintenance, moderate
+    from commentd.cli import admin, bans, data, mail, maintenance, moderate, spam
 
     for command in (
         moderate.comments,
@@ -193,6 +193,7 @@ def _register_groups() -> None:
         mail.mail,
         mail.outbox,
         admin.admin,
+        spam.spam,
     ):
         cli.add_command(command)
 

@@ -10,7 +10,16 @@ from commentd.storage.migrations import (
     migrate,
     pending_migrations,
 )
-from commentd.storage.models import MODELS, Comment, Report, Thread, Vote, text_hash
+from commentd.storage.models import (
+    MODELS,
+    Comment,
+    FilterToken,
+    Refusal,
+    Report,
+    Thread,
+    Vote,
+    text_hash,
+)
 
 
 def schema(db) -> dict:
@@ -59,6 +68,8 @@ def test_migrated_schema_equals_the_models(database_url):
         "outbox_message",
         "used_token",
         "ban",
+        "filter_token",
+        "refusal",
     }
     assert migrated == from_models
 
@@ -168,3 +179,39 @@ def test_votes_stored_before_reader_ids_keep_their_counts(database_url):
         assert Vote.select().where(Vote.network.is_null()).count() == 6
         assert all(c.reader is None for c in Comment.select())
         assert Report.select().count() == 0
+
+
+def test_comments_stored_before_the_spam_filter_are_kept_uncaught_and_untrained(database_url):
+    """Migration 9 adds ``comment.caught_by``, ``comment.filter_label`` and the filter's and
+    refusals' tables; comments already there keep every field, caught by nothing, untrained."""
+    db = open_database(database_url)
+    with connection():
+        migrations = all_migrations()
+        with db.atomic(), SchemaVersion.bind_ctx(db):
+            db.create_tables([SchemaVersion])
+            SchemaVersion.create(version=8)
+            for migration in migrations[:8]:
+                migration.module.up(db)
+        mark = db.param
+        db.execute_sql(
+            "INSERT INTO thread (uri, created, locked, version) VALUES"
+            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
+            (False,),
+        )
+        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
+        for status in ("approved", "spam", "pending"):
+            db.execute_sql(
+                "INSERT INTO comment (thread_id, text, html, created, status, likes, dislikes,"
+                f" notify, pinned) VALUES ({mark}, {mark}, '', '2026-01-01 00:00:00',"
+                f" {mark}, 0, 0, {mark}, {mark})",
+                (thread_id, f"a {status} comment", status, False, False),
+            )
+        assert [m.version for m in migrate(db)] == [m.version for m in migrations[8:]]
+        rows = {c.text: (c.status.value, c.caught_by, c.filter_label) for c in Comment.select()}
+        assert rows == {
+            "a approved comment": ("approved", None, None),
+            "a spam comment": ("spam", None, None),
+            "a pending comment": ("pending", None, None),
+        }
+        assert FilterToken.select().count() == 0
+        assert Refusal.select().count() == 0
