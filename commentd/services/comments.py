@@ -40,7 +40,7 @@ MAX_IDEMPOTENCY_KEY = 255
 VISIBLE_TO_OWNER = (Status.APPROVED, Status.PENDING, Status.SPAM)
 VOTE_NAMES = {1: "up", -1: "down", 0: "withdrawn"}
 THREAD_LOCKED = Forbidden("This thread is closed.", code="thread_locked")
-DUPLICATE = "duplicate_comment"
+DUPLICATE = "duplicate_comment"  # the code of _refuse_duplicate's Conflict
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,9 @@ class CommentService:
     def _refuse_duplicate(self, thread: Thread, text: str, voter: str, email: str | None):
         """The same text again in the same thread from the same person is a double post."""
         if writes.has_comment(thread.id, text, VISIBLE_TO_OWNER, voter, email):
-            raise Conflict("You already posted this comment here.", code=DUPLICATE, field="text")
+            raise Conflict(
+                "You already posted this comment here.", code="duplicate_comment", field="text"
+            )
 
     def _thread_for_write(self, uri: str, title: str | None) -> Thread:
         thread = writes.thread_for_uri(uri)
