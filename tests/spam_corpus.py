@@ -57,3 +57,23 @@ def split() -> tuple[list[Sample], list[Sample]]:
         for number, sample in enumerate(load(name), start=1):
             (test if number % HELD_OUT_EVERY == 0 else train).append(sample)
     return train, test
+
+
+def store(samples: list[Sample], uri: str = "/corpus/") -> None:
+    """Store ``samples`` as comments a moderator decided (spam, or approved), untrained, in
+    one thread; call it with a connection to a migrated database."""
+    from commentd.storage.database import write_transaction
+    from commentd.storage.models import Comment, Status, Thread
+
+    thread = Thread.create(uri=uri)
+    with write_transaction():
+        for sample in samples:
+            Comment.create(
+                thread=thread,
+                text=sample.text,
+                html="",
+                author=sample.author,
+                website=sample.website,
+                email=sample.email,
+                status=Status.SPAM if sample.spam else Status.APPROVED,
+            )

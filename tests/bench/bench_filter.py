@@ -24,10 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 from commentd.config import default_config
 from commentd.services import filter as spam_filter
 from commentd.services.audit import Actor
-from commentd.storage.database import close_database, connection, open_database, write_transaction
+from commentd.storage.database import close_database, connection, open_database
 from commentd.storage.migrations import migrate
-from commentd.storage.models import Comment, Status, Thread
-from tests.spam_corpus import Sample, split
+from tests.spam_corpus import Sample, split, store
 
 ROUNDS = 5
 
@@ -59,18 +58,7 @@ def main() -> None:
     db = open_database(f"sqlite:///{folder}/bench.db")
     with connection():
         migrate(db)
-        thread = Thread.create(uri="/corpus/")
-        with write_transaction():
-            for sample in train:
-                Comment.create(
-                    thread=thread,
-                    text=sample.text,
-                    html="",
-                    author=sample.author,
-                    website=sample.website,
-                    email=sample.email,
-                    status=Status.SPAM if sample.spam else Status.APPROVED,
-                )
+        store(train)
         start = time.perf_counter()
         spam_filter.train_stored(Actor("cli", "bench"))
         trained = time.perf_counter() - start

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from commentd.services import catches
 from commentd.services import filter as spam_filter
 from commentd.storage.database import connection
 from commentd.storage.models import AuditEntry, Comment, Status
@@ -66,16 +67,7 @@ def test_spam_stats_shows_each_signal_as_a_table_and_as_json(shell):
     lines = run("spam", "stats", "--days", "7").stdout.splitlines()
     assert lines[0].endswith("(7 days): 2 new comments")
     rows = {row[0]: row[1:] for row in table_rows(lines[1:10])}
-    assert list(rows) == [
-        "honeypot",
-        "time_trap",
-        "proof_of_work",
-        "blocklist",
-        "link_limit",
-        "duplicate",
-        "filter",
-        "akismet",
-    ]
+    assert tuple(rows) == catches.SIGNALS
     assert rows["honeypot"] == ["2", "2", "0", "1"]
     assert rows["blocklist"] == ["1", "0", "1", "0"]
     assert lines[-1] == "the filter has learned from 0 spam and 1 approved comments"

@@ -13,7 +13,7 @@ from commentd.services.moderation import ModerationService
 from commentd.storage.database import connection, write_transaction
 from commentd.storage.models import TOTALS_TOKEN, Comment, FilterToken, Status, Thread
 from tests.concurrency import in_threads
-from tests.spam_corpus import split
+from tests.spam_corpus import split, store
 
 CLI = Actor("cli", "tester")
 PHARMA = "Buy cheap viagra online without prescription https://cheap-pills-online.com"
@@ -202,18 +202,7 @@ def test_the_corpus_goal_on_the_held_out_split(world):
     threshold holds at least 95% of the held-out spam and under 1% of the genuine comments."""
     comments, _ = world
     train, test = split()
-    thread = Thread.create(uri="/corpus/")
-    with write_transaction():
-        for sample in train:
-            Comment.create(
-                thread=thread,
-                text=sample.text,
-                html="",
-                author=sample.author,
-                website=sample.website,
-                email=sample.email,
-                status=Status.SPAM if sample.spam else Status.APPROVED,
-            )
+    store(train)
     spam_filter.train_stored(CLI)
     hold = comments.config.spam.filter_hold / 100
     held = {True: 0, False: 0}

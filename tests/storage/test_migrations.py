@@ -49,6 +49,21 @@ def drop_everything(db) -> None:
     db.execute_sql("DROP TABLE IF EXISTS schema_version")
 
 
+def at_version(db, version: int) -> int:
+    """Build ``db`` as the first ``version`` migrations left it, with one thread; its id."""
+    with db.atomic(), SchemaVersion.bind_ctx(db):
+        db.create_tables([SchemaVersion])
+        SchemaVersion.create(version=version)
+        for migration in all_migrations()[:version]:
+            migration.module.up(db)
+    db.execute_sql(
+        "INSERT INTO thread (uri, created, locked, version) VALUES"
+        f" ('/t/', '2026-01-01 00:00:00', {db.param}, 0)",
+        (False,),
+    )
+    return db.execute_sql("SELECT id FROM thread").fetchone()[0]
+
+
 def test_migrated_schema_equals_the_models(database_url):
     db = open_database(database_url)
     with connection():
@@ -107,18 +122,8 @@ def test_text_hashes_are_filled_in_for_comments_written_before_them(database_url
     db = open_database(database_url)
     with connection():
         migrations = all_migrations()
-        with db.atomic(), SchemaVersion.bind_ctx(db):
-            db.create_tables([SchemaVersion])
-            SchemaVersion.create(version=4)
-            for migration in migrations[:4]:
-                migration.module.up(db)
+        thread_id = at_version(db, 4)
         mark = db.param  # "?" on SQLite, "%s" on PostgreSQL
-        db.execute_sql(
-            "INSERT INTO thread (uri, created, locked, version) VALUES"
-            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
-            (False,),
-        )
-        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
         texts = [f"old comment {n}" for n in range(2_500)] + [""]  # more than one batch
         for text in texts:
             db.execute_sql(
@@ -140,18 +145,8 @@ def test_votes_stored_before_reader_ids_keep_their_counts(database_url):
     db = open_database(database_url)
     with connection():
         migrations = all_migrations()
-        with db.atomic(), SchemaVersion.bind_ctx(db):
-            db.create_tables([SchemaVersion])
-            SchemaVersion.create(version=5)
-            for migration in migrations[:5]:
-                migration.module.up(db)
+        thread_id = at_version(db, 5)
         mark = db.param
-        db.execute_sql(
-            "INSERT INTO thread (uri, created, locked, version) VALUES"
-            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
-            (False,),
-        )
-        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
         votes = {1: (3, 1), 2: (0, 2), 3: (0, 0)}  # comment: (likes, dislikes)
         for number, (likes, dislikes) in votes.items():
             db.execute_sql(
@@ -187,18 +182,8 @@ def test_comments_stored_before_the_spam_filter_are_kept_uncaught_and_untrained(
     db = open_database(database_url)
     with connection():
         migrations = all_migrations()
-        with db.atomic(), SchemaVersion.bind_ctx(db):
-            db.create_tables([SchemaVersion])
-            SchemaVersion.create(version=8)
-            for migration in migrations[:8]:
-                migration.module.up(db)
+        thread_id = at_version(db, 8)
         mark = db.param
-        db.execute_sql(
-            "INSERT INTO thread (uri, created, locked, version) VALUES"
-            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
-            (False,),
-        )
-        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
         for status in ("approved", "spam", "pending"):
             db.execute_sql(
                 "INSERT INTO comment (thread_id, text, html, created, status, likes, dislikes,"

@@ -15,40 +15,24 @@ from commentd.services.moderation import ModerationService
 from commentd.services.outbox import Worker
 from commentd.services.site import open_site
 from commentd.storage.database import connection, write_transaction
-from commentd.storage.models import Comment, OutboxMessage, Status, Thread, utcnow
-from tests.spam_corpus import split
-from tests.web.test_admin import AdminBrowser, admin_site  # noqa: F401 - the fixture
-from tests.web.test_moderation_api import FakeAkismet, akismet  # noqa: F401 - the fixture
+from commentd.storage.models import Comment, OutboxMessage, Status, utcnow
+from tests.spam_corpus import split, store
+from tests.web import test_admin, test_moderation_api
+from tests.web.test_moderation_api import FakeAkismet
+
+# the fixtures those tests use: a site built with settings, an admin browser, a fake Akismet
+site = test_moderation_api.site
+akismet = test_moderation_api.akismet
+admin_site = test_admin.admin_site
 
 CLI = Actor("cli", "tester")
 SPAM_TEXT = "Buy cheap viagra and cialis online, no prescription needed https://rx-pills-cheap.com"
 HAM_TEXT = "Thanks for the write-up, the part about WAL mode fixed my locking errors."
 
 
-@pytest.fixture
-def site(serve, make_app, make_config):
-    def build(**settings):
-        config = make_config(**settings)
-        return serve(make_app(config)), config
-
-    return build
-
-
 def trained_on_corpus() -> None:
     """Store the corpus' training split as decided comments and train the filter on it."""
-    train, _ = split()
-    thread = Thread.create(uri="/corpus/")
-    with write_transaction():
-        for sample in train:
-            Comment.create(
-                thread=thread,
-                text=sample.text,
-                html="",
-                author=sample.author,
-                website=sample.website,
-                email=sample.email,
-                status=Status.SPAM if sample.spam else Status.APPROVED,
-            )
+    store(split()[0])
     spam_filter.train_stored(CLI)
 
 
@@ -154,7 +138,7 @@ def test_refusals_are_counted_per_day_and_leave_the_period(site):
 # -- training from every place a decision is taken ----------------------------------------
 
 
-def test_the_admin_page_trains_the_filter_and_shows_the_spam_page(admin_site):  # noqa: F811
+def test_the_admin_page_trains_the_filter_and_shows_the_spam_page(admin_site):
     client, admin, _ = admin_site()
     spam = client.post_comment(text=SPAM_TEXT).json["comment"]["id"]
     ham = client.post_comment(text=HAM_TEXT).json["comment"]["id"]
@@ -185,7 +169,7 @@ def test_a_mailed_moderation_link_trains_the_filter(site):
 # -- Akismet hears the decisions ----------------------------------------------------------
 
 
-def test_decisions_go_back_to_akismet_through_the_outbox(site, akismet):  # noqa: F811
+def test_decisions_go_back_to_akismet_through_the_outbox(site, akismet):
     client, config = site(
         **{
             "moderation.mode": "all",
