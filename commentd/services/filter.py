@@ -54,10 +54,16 @@ LEARNED_FIELDS = (
     Comment.filter_label,
 )
 
-_URL = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|"
-    r"info|biz|io|ru|cn|xyz|top|online|site|shop|club|vip|pro|me|co|us|uk|de|fr|in)\b(?:/[^\s"
-    r"<>\"'()\[\]{}]*)?",
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]+")
+# A bare host name (example.com) is a dotted run of labels whose last one is a usual
+# top-level domain. Found with a pattern that has nothing after its repetition, so it never
+# backtracks (a pattern such as labels-then-".com" takes quadratic time on "a.a.a.a...").
+_BARE_HOST = re.compile(r"(?<![\w@.-])[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+BARE_TLDS = frozenset(
+    {
+        *("com", "net", "org", "info", "biz", "io", "ru", "cn", "xyz", "top", "online"),
+        *("site", "shop", "club", "vip", "pro", "me", "co", "us", "uk", "de", "fr", "in"),
+    }
 )
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.-][^\W_]+)*")
 _NO_SPACES = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -105,6 +111,22 @@ def _words(text: str) -> list[str]:
     return words
 
 
+def _links(folded: str) -> tuple[list[str], str]:
+    """The hosts a folded text links to (URLs, ``www.`` names, bare host names), and the text
+    without those links."""
+    hosts = [_host(url) for url in _URL.findall(folded)]
+    rest = _URL.sub(" ", folded)
+
+    def bare(match: re.Match[str]) -> str:
+        name = match.group(0)
+        if name.rpartition(".")[2] not in BARE_TLDS:
+            return name
+        hosts.append(_host(name))
+        return " "
+
+    return hosts, _BARE_HOST.sub(bare, rest)
+
+
 def _bucket(count: int) -> str:
     return str(count) if count < 3 else "3+"
 
@@ -115,11 +137,11 @@ def features(
     """The tokens the filter sees in a comment and its author fields."""
     raw = unicodedata.normalize("NFKC", text or "")
     folded = raw.casefold()
-    urls = _URL.findall(folded)
-    found: set[str] = {f"links:{_bucket(len(urls))}"}
-    for url in urls:
-        found.update(_domain_tokens("url", _host(url)))
-    words = _words(_URL.sub(" ", folded))
+    hosts, rest = _links(folded)
+    found: set[str] = {f"links:{_bucket(len(hosts))}"}
+    for host in hosts:
+        found.update(_domain_tokens("url", host))
+    words = _words(rest)
     found.update(words)
     found.add(f"words:{min(len(words).bit_length(), 9)}")
     if _PHONE.search(raw):
@@ -134,7 +156,7 @@ def features(
     found.update(f"author:{word}" for word in name or ["none"])
     site = _host(_fold(website or ""))
     found.update(_domain_tokens("site", site) or ["site:none"])
-    if site and any(_host(url) == site for url in urls):
+    if site and site in hosts:
         found.add("site:linked")  # the text links to the author's own website
     address = _fold((email or "").strip())
     if address:

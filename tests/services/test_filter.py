@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from commentd.services import filter as spam_filter
@@ -67,6 +69,34 @@ def test_words_are_folded_and_normalized_and_links_give_their_domains_words():
     assert {"author:pill", "author:shop", "site:pills.example.net"} <= tokens
     assert {"email:sales@pills.example.net", "mail:pills.example.net"} <= tokens
     assert "links:1" in tokens
+
+
+def test_bare_host_names_are_links_and_emails_and_numbers_are_not():
+    tokens = spam_filter.features("see cheap-meds.top/buy, mail me@mail.example.org, pi is 3.14")
+    assert "url:cheap-meds.top" in tokens
+    assert "links:1" in tokens
+    assert not any(token.startswith("url:mail") for token in tokens)
+
+
+HOSTILE = {
+    "dotted": "a." * 5_000,
+    "hyphens then dots": "a-" * 3_000 + "b." * 2_000,
+    "digits": "1" * 9_999 + "a",
+    "digits and spaces": "1 " * 5_000,
+    "apostrophes": "a'" * 5_000,
+    "schemes": "http://" * 1_400,
+    "capitals": "ABCD " * 2_000,
+    "han": "\u7f51" * 10_000,
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_text_tokenizes_in_linear_time(name):
+    """The longest comment of any shape takes milliseconds, never seconds (a bare-domain
+    pattern that backtracks took 9 s on "a-a-...b.b.")."""
+    start = time.perf_counter()
+    spam_filter.features(HOSTILE[name])
+    assert time.perf_counter() - start < 0.25
 
 
 def test_scripts_without_spaces_become_character_pairs():
