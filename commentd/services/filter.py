@@ -1,9 +1,9 @@
 """The local spam filter: a Robinson-Fisher (chi-square) classifier that learns from moderators.
 
 A comment becomes a set of tokens (``features``): its words (NFKC, casefolded, Unicode-aware;
-scripts written without spaces as character pairs), the domains it
-links to, a few shapes (phone numbers, currency, shouting), the author's name words, the
-website's domain and the email's domain and a hash of the email. Tokens are stored as 64-bit
+scripts written without spaces as character pairs), the domains it links to, a few shapes
+(phone numbers, currency, shouting), the author's name words, the website's domain, and the
+email's domain and the email itself. Tokens are stored as 64-bit
 hashes only (``FilterToken``): the model holds counts, never text or addresses.
 
 The model is the number of spam and ham comments each token was seen in, in the database, so
@@ -12,9 +12,10 @@ tokens (``count = count + n``: safe with any number of concurrent writers), in t
 transaction; ``comment.filter_label`` records the class a comment trained, so it trains once
 and a re-labelled comment is first untrained from the old class.
 
-``score`` follows Gary Robinson's method as SpamBayes uses it: each token's spam probability
-is shrunk towards 0.5 by how little it was seen, the 150 most telling tokens are combined by
-Fisher's chi-square test in both directions, and the score is 0 (ham) .. 1 (spam).
+``score_text`` follows Gary Robinson's method as SpamBayes uses it (``combine``): each token's
+spam probability is shrunk towards 0.5 by how little it was seen, the 150 most telling tokens
+are combined by Fisher's chi-square test in both directions, and the score is 0 (ham) .. 1
+(spam).
 """
 
 from __future__ import annotations
