@@ -484,6 +484,7 @@ SECTIONS: dict[str, str] = {
     "database": "Where comments are stored.",
     "comments": "Limits and rules for comments.",
     "moderation": "What waits for approval before readers see it.",
+    "spam": "The local spam filter, which learns from moderators' decisions.",
     "ratelimit": "How fast one client network may post, vote and report; answered with 429.",
     "cache": "HTTP caching of thread reads and counts.",
     "metrics": "The Prometheus endpoint /metrics and StatsD.",
@@ -731,6 +732,45 @@ SETTINGS: tuple[Setting, ...] = (
         "(it goes back to pending); 0 never hides a comment because of reports.",
         minimum=0,
         maximum=1000,
+    ),
+    Setting(
+        "spam",
+        "filter",
+        BOOL,
+        "true",
+        "Score new comments with the local spam filter, which learns from every moderation "
+        "decision (approve = not spam, spam = spam); it stays silent until it has seen "
+        "filter_min_trained comments of each kind.",
+    ),
+    Setting(
+        "spam",
+        "filter_hold",
+        INT,
+        "50",
+        "Hold a new comment for moderation when its filter score (0 to 100, higher is more "
+        "likely spam) is at least this; 100 never holds because of the score.",
+        minimum=1,
+        maximum=100,
+    ),
+    Setting(
+        "spam",
+        "filter_spam",
+        INT,
+        "99",
+        "Mark a new comment as spam when its filter score is at least this (at least "
+        "filter_hold); 100 marks only comments the filter is certain of.",
+        minimum=1,
+        maximum=100,
+    ),
+    Setting(
+        "spam",
+        "filter_min_trained",
+        INT,
+        "20",
+        "How many spam and how many approved comments the filter must have learned from "
+        "before its score counts (train it at once with commentd spam train).",
+        minimum=1,
+        maximum=100000,
     ),
     Setting(
         "mail",
@@ -1054,6 +1094,16 @@ class ModerationConfig:
 
 
 @dataclass(frozen=True)
+class SpamConfig:
+    """``[spam]``; the filter's thresholds are scores from 0 to 100."""
+
+    filter: bool
+    filter_hold: int
+    filter_spam: int
+    filter_min_trained: int
+
+
+@dataclass(frozen=True)
 class MailConfig:
     """``[mail]``; ``host`` empty means no mail is sent."""
 
@@ -1145,6 +1195,7 @@ class Config:
     database: DatabaseConfig
     comments: CommentsConfig
     moderation: ModerationConfig
+    spam: SpamConfig
     ratelimit: RateLimitConfig
     cache: CacheConfig
     metrics: MetricsConfig
@@ -1167,6 +1218,7 @@ _SECTION_TYPES: dict[str, type] = {
     "database": DatabaseConfig,
     "comments": CommentsConfig,
     "moderation": ModerationConfig,
+    "spam": SpamConfig,
     "ratelimit": RateLimitConfig,
     "cache": CacheConfig,
     "metrics": MetricsConfig,
@@ -1281,6 +1333,16 @@ def _check_moderation_mode(config: Config) -> None:
         )
 
 
+def _check_filter_thresholds(config: Config) -> None:
+    spam = config.spam
+    if spam.filter_spam < spam.filter_hold:
+        raise ConfigError(
+            f"[spam] filter_spam ({spam.filter_spam}) must be at least filter_hold "
+            f"({spam.filter_hold})",
+            field="spam.filter_spam",
+        )
+
+
 def _check_webhooks(config: Config) -> None:
     for url in config.webhooks.urls:
         parts = urlsplit(url)
@@ -1299,6 +1361,7 @@ def _check_webhooks(config: Config) -> None:
 _CHECKS: tuple[Callable[[Config], None], ...] = (
     _check_page_sizes,
     _check_moderation_mode,
+    _check_filter_thresholds,
     _check_webhooks,
 )
 

@@ -175,7 +175,7 @@ def init(
 
 def _register_groups() -> None:
     """Add the commands and groups that live in modules of their own."""
-    from commentd.cli import admin, audit, bans, data, mail, maintenance, moderate
+    from commentd.cli import admin, audit, bans, data, mail, maintenance, moderate, spam
 
     for command in (
         moderate.comments,
@@ -194,6 +194,7 @@ def _register_groups() -> None:
         mail.outbox,
         admin.admin,
         audit.audit,
+        spam.spam,
     ):
         cli.add_command(command)
 

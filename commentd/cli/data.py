@@ -69,6 +69,11 @@ def import_command(
         f"({summary.format}); already there: {summary.comments_existing} comments, "
         f"{summary.threads_existing} threads"
         + (f"; {summary.votes_imported} votes" if summary.votes_imported else "")
+        + (
+            f"; the spam filter learned from {summary.filter_trained}"
+            if summary.filter_trained
+            else ""
+        )
     )
     if summary.comments_hidden:
         click.echo(

@@ -11,13 +11,14 @@ from peewee import IntegrityError
 
 from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
-from commentd.services import audit, metrics, tokens, validation
+from commentd.services import audit, catches, metrics, tokens, validation
+from commentd.services import filter as spam_filter
 from commentd.services.clients import Client, reader_voter
 from commentd.services.events import Events, NoEvents
 from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.render import render
-from commentd.services.screening import Screener, Traps
+from commentd.services.screening import Screener, Traps, record_catch
 from commentd.services.spam import Submission
 from commentd.services.threads import thread_closed
 from commentd.storage import tallies, writes
@@ -39,6 +40,7 @@ MAX_IDEMPOTENCY_KEY = 255
 VISIBLE_TO_OWNER = (Status.APPROVED, Status.PENDING, Status.SPAM)
 VOTE_NAMES = {1: "up", -1: "down", 0: "withdrawn"}
 THREAD_LOCKED = Forbidden("This thread is closed.", code="thread_locked")
+DUPLICATE = "duplicate_comment"  # the code of _refuse_duplicate's Conflict
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,8 @@ class CommentService:
             address=client.address,
             user_agent=client.user_agent,
         )
-        status = self.screener.screen(submission, html, client, _traps(data))
+        verdict = self.screener.screen(submission, html, client, _traps(data))
+        status = verdict.status
         voter = author.address
         # Built before the write lock is taken: inside it only what depends on the database.
         comment = Comment(
@@ -239,6 +242,7 @@ class CommentService:
             voter=voter,
             reader=author.reader,
             idempotency_key=idem,
+            caught_by=verdict.signal,
             **fields,
         )
 
@@ -261,7 +265,13 @@ class CommentService:
             if earlier is None:
                 raise
             return self._replay(earlier, uri, text)
+        except Conflict as exc:
+            if exc.code == DUPLICATE:
+                record_catch("duplicate")  # after the rollback: nothing of it was stored
+            raise
         metrics.COMMENTS_CREATED.inc({"status": Status(comment.status).value})
+        if verdict.signal is not None:
+            catches.counted(verdict.signal, "spam" if status == Status.SPAM else "hold")
         return Created(comment, self.token_for(comment))
 
     def _replay(self, earlier: Comment, uri: str, text: str) -> Created:
@@ -280,6 +290,7 @@ class CommentService:
     def _check_links(self, html: str) -> None:
         limit = self.config.comments.max_links
         if limit and html.count("<a ") > limit:
+            record_catch("link_limit")
             raise ValidationError(
                 f"A comment may contain at most {limit} links.", code="too_many_links", field="text"
             )
@@ -344,10 +355,13 @@ class CommentService:
         with write_transaction():
             comment = self._load_owned(comment_id, token)
             self._refuse_if_closed(comment)
+            before = spam_filter.comment_tokens(comment) if comment.filter_label else None
             changes["modified"] = self.clock()
             for name, value in changes.items():
                 setattr(comment, name, value)
             comment.save()
+            if before is not None:
+                spam_filter.relearn(before, comment)
             bump_version(comment.thread_id)
         return comment
 

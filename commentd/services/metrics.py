@@ -402,6 +402,24 @@ OUTBOX = Counter(
     "Mail and webhook deliveries, by kind and outcome (sent, failed).",
     ("kind", "outcome"),
 )
+SCREENING_CATCHES = Counter(
+    "commentd_screening_catches_total",
+    "New comments a screening signal caught, by signal and action (spam, hold, refuse).",
+    ("action", "signal"),
+    statsd="screening_catches",
+)
+FILTER_DECISIONS = Counter(
+    "commentd_filter_decisions_total",
+    "New comments the spam filter scored, by decision: pass, hold, spam, or silent (not "
+    "trained on enough of each class yet).",
+    ("decision",),
+    statsd="filter_decisions",
+)
+FILTER_TRAINED = Counter(
+    "commentd_filter_trained_total",
+    "Comments the spam filter was trained with, by class (spam, ham).",
+    ("label",),
+)
 HTTP_REQUESTS = Counter(
     "commentd_http_requests_total",
     "HTTP requests answered, by route rule (unmatched when none), method and status.",

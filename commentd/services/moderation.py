@@ -3,6 +3,11 @@
 Every action runs in one transaction with its audit entry and its events, and a bulk action is
 all or nothing: an unknown id refuses the whole batch. Acting twice is harmless: approving an
 approved comment changes nothing and writes nothing.
+
+Approving and marking spam are the two decisions the spam filter learns from, wherever they
+are taken (the CLI, the admin page and mailed links all call ``approve`` and ``mark_spam``):
+``_decided`` trains it in the same transaction (approved = ham, spam = spam) and, with Akismet
+on, queues the decision for Akismet (``submit-ham``, ``submit-spam``) in the outbox.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from peewee import JOIN, Case, fn
 
 from commentd.config import Config
 from commentd.errors import Conflict, NotFound, ValidationError
-from commentd.services import audit, bans, validation
+from commentd.services import audit, bans, spam, validation
+from commentd.services import filter as spam_filter
 from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version, erase
@@ -292,6 +298,7 @@ class ModerationService:
                 comment.save(only=[Comment.status])
                 bump_version(comment.thread_id)
                 audit.record(actor, "approve", "comment", comment.id, {"from": before.value})
+                self._decided(comment, spam_filter.HAM)
                 self.events.comment_approved(comment)
                 changed.append(comment)
         return changed
@@ -326,8 +333,16 @@ class ModerationService:
                 comment.save(only=[Comment.status, Comment.pinned])
                 bump_version(comment.thread_id)
                 audit.record(actor, "spam", "comment", comment.id, {"from": before.value})
+                self._decided(comment, spam_filter.SPAM)
                 changed.append(comment)
         return changed
+
+    def _decided(self, comment: Comment, label: str) -> None:
+        """A moderator called ``comment`` spam or ham: the filter learns it (once; from the
+        other class to this one when it is re-labelled), and Akismet hears of it."""
+        spam_filter.learn(comment, label)
+        if self.config.moderation.akismet_key and comment.text:
+            spam.queue_feedback(comment, label == spam_filter.SPAM)
 
     def edit(self, comment_id: int, data: Mapping[str, Any], actor: Actor) -> Comment:
         """Change a comment's text, author or website, at any time."""
@@ -353,10 +368,13 @@ class ModerationService:
             )
             if not fields:
                 return comment
+            before = spam_filter.comment_tokens(comment) if comment.filter_label else None
             for name, value in changes.items():
                 setattr(comment, name, value)
             comment.modified = self.clock()
             comment.save()
+            if before is not None:
+                spam_filter.relearn(before, comment)
             bump_version(comment.thread_id)
             audit.record(actor, "edit", "comment", comment.id, {"fields": fields})
         return comment

@@ -130,10 +130,13 @@ def backoff(retry_delay: int, attempts: int) -> int:
 
 
 def default_handlers(config: Config) -> dict[str, Handler]:
-    """One sender per kind: ``email`` through SMTP, ``webhook`` through HTTP."""
-    from commentd.services import mail, webhooks
+    """One sender per kind: ``email`` through SMTP, ``webhook`` through HTTP, ``akismet``
+    (moderators' decisions) to Akismet."""
+    from commentd.services import mail, spam, webhooks
 
+    akismet = spam.akismet_for(config.moderation, config.public_url)
     return {
+        spam.KIND: akismet.submit,
         mail.KIND: lambda recipient, payload: mail.send(config.mail, mail.build(payload)),
         webhooks.KIND: lambda recipient, payload: webhooks.deliver(
             config.webhooks, recipient, payload

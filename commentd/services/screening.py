@@ -1,9 +1,15 @@
 """Deciding a new comment's fate before it is stored: publish, hold, spam, or refuse.
 
 In order: the embed's bot traps (honeypot, forged form stamp) mark spam silently; blocklists
-refuse or hold; a spam checker (Akismet) marks spam; a form sent sooner than the minimum time
-is held (a quick reader is not a bot: the real embed waits the time out itself); then the
-moderation rules (``first``, ``links``, ``all``) hold, or the comment is published.
+refuse or hold; a filter score at or above ``[spam] filter_spam`` marks spam; a spam checker
+(Akismet) marks spam; a filter score at or above ``[spam] filter_hold`` holds; a form sent
+sooner than the minimum time is held (a quick reader is not a bot: the real embed waits the
+time out itself); then the moderation rules (``first``, ``links``, ``all``) hold, or the
+comment is published.
+
+The ``Verdict`` names the signal that caught the comment (one of ``catches.SIGNALS``), kept
+in ``comment.caught_by``; a refusal is counted with ``record_catch``, which other checks
+(proof of work) call too.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from dataclasses import dataclass
 
 from commentd.config import Config
 from commentd.errors import Forbidden
-from commentd.services import bans, normal
+from commentd.services import bans, catches, metrics, normal
+from commentd.services import filter as spam_filter
 from commentd.services.clients import Client
 from commentd.services.spam import SpamChecker, Submission
 from commentd.services.validation import whole_number
@@ -29,6 +36,31 @@ from commentd.storage.models import Comment, Status, utcnow
 
 BLOCKED = "This comment cannot be accepted here."
 BANS_TTL = 2.0  # seconds
+
+
+def record_catch(signal: str, comment: Comment | None = None) -> None:
+    """Record that ``signal`` (a ``catches.SIGNALS`` name, e.g. ``proof_of_work``) caught a
+    comment. With ``comment`` (about to be stored, or stored: call it in the transaction
+    that stores or changes it) it is marked as caught by ``signal``; without, the comment
+    was refused and nothing of it is stored: today's count of ``signal``'s refusals goes up
+    by one, in a transaction of its own (so call it after the refusing transaction)."""
+    if comment is None:
+        catches.record_refusal(signal)
+        return
+    catches.counted(signal, "spam" if comment.status == Status.SPAM else "hold")
+    comment.caught_by = signal
+    if comment.id is not None:
+        comment.save(only=[Comment.caught_by])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A new comment's status, the signal that held or marked it (None when none did, or a
+    moderation rule held it), and its filter score 0..1 when the filter scored it."""
+
+    status: Status
+    signal: str | None = None
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +131,7 @@ class Screener:
         clock: Callable[[], dt.datetime] = utcnow,
     ):
         self.settings = config.moderation
+        self.spam = config.spam
         self.stamp_key = stamp_key
         self.checker = checker
         self.clock = clock
@@ -133,13 +166,14 @@ class Screener:
     def _stamp_age(self, traps: Traps) -> int | None:
         return stamp_age(self.stamp_key, traps.form_stamp or "", self.clock())
 
-    def is_bot(self, traps: Traps) -> bool:
-        """The honeypot was filled in, or the form stamp is forged or malformed."""
+    def trap(self, traps: Traps) -> str | None:
+        """The bot trap sprung: ``honeypot`` (filled in) or ``time_trap`` (a forged or
+        malformed form stamp); None for none."""
         if traps.honeypot:
-            return True
+            return "honeypot"
         if traps.form_stamp is None or not self.settings.min_submit_time:
-            return False
-        return self._stamp_age(traps) is None
+            return None
+        return "time_trap" if self._stamp_age(traps) is None else None
 
     def too_fast(self, traps: Traps) -> bool:
         """A genuine form stamp, sent back sooner than ``min_submit_time`` after it was issued."""
@@ -184,16 +218,52 @@ class Screener:
                 return True
         return False
 
-    def screen(self, submission: Submission, html: str, client: Client, traps: Traps) -> Status:
-        """The status to store the comment with; raises ``403 blocked`` to refuse it."""
-        if self.is_bot(traps):
-            return Status.SPAM
+    def filter_score(self, submission: Submission) -> float | None:
+        """The filter's score 0..1 of a submission; None when the filter is off or has not
+        learned from enough comments of each class yet."""
+        if not self.spam.filter:
+            return None
+        scored = spam_filter.score_text(
+            submission.text,
+            submission.author,
+            submission.website,
+            submission.email,
+            self.spam.filter_min_trained,
+        )
+        if not scored.trained:
+            metrics.FILTER_DECISIONS.inc({"decision": "silent"})
+            return None
+        percent = scored.value * 100
+        decision = (
+            "spam"
+            if percent >= self.spam.filter_spam
+            else "hold"
+            if percent >= self.spam.filter_hold
+            else "pass"
+        )
+        metrics.FILTER_DECISIONS.inc({"decision": decision})
+        return scored.value
+
+    def screen(self, submission: Submission, html: str, client: Client, traps: Traps) -> Verdict:
+        """The status to store the comment with, and what caught it; raises ``403 blocked``
+        to refuse it (counted as a ``blocklist`` refusal)."""
+        trap = self.trap(traps)
+        if trap is not None:
+            return Verdict(Status.SPAM, trap)
         if self.blocklisted(submission, client):
             if self.settings.blocklist_action == "reject":
+                record_catch("blocklist")
                 raise Forbidden(BLOCKED, code="blocked")
-            return Status.PENDING
+            return Verdict(Status.PENDING, "blocklist")
+        score = self.filter_score(submission)
+        percent = None if score is None else score * 100
+        if percent is not None and percent >= self.spam.filter_spam:
+            return Verdict(Status.SPAM, "filter", score)
         if self.checker is not None and self.checker.is_spam(submission):
-            return Status.SPAM
+            return Verdict(Status.SPAM, "akismet", score)
+        if percent is not None and percent >= self.spam.filter_hold:
+            return Verdict(Status.PENDING, "filter", score)
         if self.too_fast(traps):
-            return Status.PENDING
-        return Status.PENDING if self.held_by_rules(submission, html) else Status.APPROVED
+            return Verdict(Status.PENDING, "time_trap", score)
+        held = self.held_by_rules(submission, html)
+        return Verdict(Status.PENDING if held else Status.APPROVED, None, score)

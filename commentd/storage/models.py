@@ -16,6 +16,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -109,12 +110,18 @@ class Comment(BaseModel):
     notify = BooleanField(default=False)
     idempotency_key = CharField(max_length=64, null=True, unique=True)
     pinned = BooleanField(default=False)
+    # The screening signal that held it or marked it spam (a ``SIGNALS`` name), NULL when
+    # nothing caught it; and the class ("spam" or "ham") it trained the filter with, if any.
+    caught_by = CharField(max_length=16, null=True)
+    filter_label = CharField(max_length=8, null=True)
 
     class Meta:
         indexes = (
             (("thread", "status", "created"), False),
             (("email",), False),
             (("thread", "text_hash"), False),
+            (("reader",), False),  # a reader's approved history, for proof of work
+            (("remote_addr", "created"), False),  # a network's bursts and history
         )
 
 
@@ -226,6 +233,28 @@ class Ban(BaseModel):
         indexes = ((("kind", "value"), True),)
 
 
+class FilterToken(BaseModel):
+    """The spam filter's model: for one token (a 64-bit hash of a word, a linked domain or an
+    author field), how many spam and ham comments it was seen in. The row of token
+    ``TOTALS_TOKEN`` counts the comments themselves. Changed only by atomic increments."""
+
+    token = BigIntegerField(primary_key=True)
+    spam = IntegerField(default=0)
+    ham = IntegerField(default=0)
+
+
+class Refusal(BaseModel):
+    """How many comments one screening signal refused on one day (UTC) without storing them."""
+
+    day = DateField()
+    signal = CharField(max_length=16)
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("day", "signal"), True),)
+
+
+TOTALS_TOKEN = 0
 REPORT_REASONS = ("spam", "abuse", "off_topic", "other")
 
 MODELS = (
@@ -239,4 +268,6 @@ MODELS = (
     OutboxMessage,
     UsedToken,
     Ban,
+    FilterToken,
+    Refusal,
 )

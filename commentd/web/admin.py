@@ -26,7 +26,8 @@ from commentd.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from commentd.services import admin_auth, audit, bans, outbox
+from commentd.services import admin_auth, audit, bans, catches, outbox
+from commentd.services import filter as spam_filter
 from commentd.services.admin_auth import AdminAuth, Session
 from commentd.services.clients import AddressResolver, Client
 from commentd.services.guard import RateLimiter
@@ -47,6 +48,7 @@ SESSION_COOKIE = "commentd_admin"
 LOGIN_COOKIE = "commentd_admin_login"
 PAGE_SIZE = 50
 THREADS_PAGE_SIZE = 100
+SPAM_PERIODS = (1, 7, 30, 90)
 ID = "<comment_id:re:[0-9]{1,18}>"
 MESSAGE_ID = "<message_id:re:[0-9]{1,18}>"
 BAN_ID = "<ban_id:re:[0-9]{1,18}>"
@@ -582,6 +584,25 @@ def register(
     def retry(session: Session, form: dict[str, list[str]], message_id: str) -> str:
         outbox.retry(int(message_id), auth.actor(client()))
         return _see_other("/admin/outbox", done="retry")
+
+    # -- spam statistics ----------------------------------------------------------------
+
+    @route("/admin/spam")
+    @signed_in_get
+    def spam_page(session: Session, params: dict[str, list[str]]) -> str:
+        days = whole_number(inputs.one(params, "days") or "30")
+        if days is None or not 1 <= days <= catches.MAX_DAYS:
+            raise BadRequest(
+                f"days must be a whole number from 1 to {catches.MAX_DAYS}.", code="bad_request"
+            )
+        return render(
+            "spam",
+            title="Spam",
+            report=catches.report(days),
+            model=spam_filter.model_size(),
+            periods=SPAM_PERIODS,
+            **page_values(session, "spam", params),
+        )
 
     # -- files and errors ---------------------------------------------------------------
 

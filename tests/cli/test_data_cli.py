@@ -67,7 +67,10 @@ def comments_of(run) -> list[tuple]:
 def test_import_disqus_prints_a_summary_and_a_second_run_adds_nothing(shell):
     client, run = shell
     result = run("import", DISQUS)
-    assert result.stdout.splitlines() == [DISQUS_SUMMARY.format(verb="imported"), *DISQUS_SKIPPED]
+    assert result.stdout.splitlines() == [
+        DISQUS_SUMMARY.format(verb="imported") + "; the spam filter learned from 5",
+        *DISQUS_SKIPPED,
+    ]
     assert counts() == (2, 6)
     shown = client.thread("/2019/hello-world/").json["comments"]
     assert [c["author"] for c in shown] == ["Ann Onymous"]
@@ -112,6 +115,7 @@ def test_import_wordpress_pingbacks_skipped_or_kept(shell):
     kept = run("import", FIXTURES / "wordpress.xml", "--pingbacks", "keep").stdout.splitlines()
     assert kept == [
         "imported 7 comments in 2 new threads (wordpress); already there: 0 comments, 0 threads"
+        "; the spam filter learned from 5"
     ]
 
 
@@ -170,6 +174,7 @@ def test_export_then_import_into_a_fresh_database_round_trips(
     imported = run("import", path)
     assert imported.stdout.splitlines() == [
         "imported 3 comments in 2 new threads (json); already there: 0 comments, 0 threads"
+        "; the spam filter learned from 3"
     ]
     assert comments_of(run) == before
     assert json.loads(run("threads", "list", "--json").stdout) == threads_before

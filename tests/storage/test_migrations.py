@@ -12,7 +12,16 @@ from commentd.storage.migrations import (
     migrate,
     pending_migrations,
 )
-from commentd.storage.models import MODELS, Comment, Report, Thread, Vote, text_hash
+from commentd.storage.models import (
+    MODELS,
+    Comment,
+    FilterToken,
+    Refusal,
+    Report,
+    Thread,
+    Vote,
+    text_hash,
+)
 
 
 def schema(db) -> dict:
@@ -77,6 +86,8 @@ def test_migrated_schema_equals_the_models(database_url):
         "outbox_message",
         "used_token",
         "ban",
+        "filter_token",
+        "refusal",
     }
     assert migrated == from_models
 
@@ -215,15 +226,16 @@ def test_every_upgrade_keeps_votes_replies_and_counts(database_url, start):
     db = open_database(database_url)
     with connection():
         mark = at_version(db, start)
-        # Columns with a default only in Python (pinned, from migration 3) are given.
-        later = [c.name for c in db.get_columns("comment") if c.name == "pinned"]
+        # Columns with a default only in Python, added by later migrations, are given.
+        defaults = {"pinned": False, "likes_base": 0, "dislikes_base": 0}
+        later = [c.name for c in db.get_columns("comment") if c.name in defaults]
         for number, parent in ((1, None), (2, 1)):
             db.execute_sql(
                 "INSERT INTO comment (id, thread_id, parent_id, text, html, created, status,"
                 f" likes, dislikes, notify{''.join(', ' + c for c in later)}) VALUES"
                 f" ({mark}, 1, {mark}, 'c', '', '2026-01-01 00:00:00', 'approved', 2, 1,"
                 f" {mark}{f', {mark}' * len(later)})",
-                (number, parent, False, *[False] * len(later)),
+                (number, parent, False, *[defaults[c] for c in later]),
             )
             for n, value in enumerate((1, 1, -1)):
                 db.execute_sql(
@@ -238,3 +250,29 @@ def test_every_upgrade_keeps_votes_replies_and_counts(database_url, start):
             2: (1, 2, 1),
         }
         assert db.execute_sql("PRAGMA foreign_keys").fetchone() == (1,) if is_sqlite(db) else True
+
+
+def test_comments_stored_before_the_spam_filter_are_kept_uncaught_and_untrained(database_url):
+    """Migration 11 adds ``comment.caught_by``, ``comment.filter_label`` and the filter's and
+    refusals' tables; comments already there keep every field, caught by nothing, untrained."""
+    db = open_database(database_url)
+    with connection():
+        migrations = all_migrations()
+        mark = at_version(db, 10)
+        thread_id = 1
+        for status in ("approved", "spam", "pending"):
+            db.execute_sql(
+                "INSERT INTO comment (thread_id, text, html, created, status, likes, dislikes,"
+                f" likes_base, dislikes_base, notify, pinned) VALUES ({mark}, {mark}, '',"
+                f" '2026-01-01 00:00:00', {mark}, 0, 0, 0, 0, {mark}, {mark})",
+                (thread_id, f"a {status} comment", status, False, False),
+            )
+        assert [m.version for m in migrate(db)] == [m.version for m in migrations[10:]]
+        rows = {c.text: (c.status.value, c.caught_by, c.filter_label) for c in Comment.select()}
+        assert rows == {
+            "a approved comment": ("approved", None, None),
+            "a spam comment": ("spam", None, None),
+            "a pending comment": ("pending", None, None),
+        }
+        assert FilterToken.select().count() == 0
+        assert Refusal.select().count() == 0

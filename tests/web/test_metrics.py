@@ -11,6 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from commentd.services import metrics, outbox
+from commentd.services.audit import Actor
+from commentd.services.moderation import ModerationService
 from commentd.storage.database import DatabaseUnavailable, connection, write_transaction
 from commentd.storage.models import Comment
 
@@ -184,6 +186,22 @@ FAMILIES = {
         "New comments stored, by the status they got.",
         {"commentd_comments_created_total": ("status",)},
     ),
+    "commentd_filter_decisions": (
+        "counter",
+        "New comments the spam filter scored, by decision: pass, hold, spam, or silent (not "
+        "trained on enough of each class yet).",
+        {"commentd_filter_decisions_total": ("decision",)},
+    ),
+    "commentd_filter_trained": (
+        "counter",
+        "Comments the spam filter was trained with, by class (spam, ham).",
+        {"commentd_filter_trained_total": ("label",)},
+    ),
+    "commentd_screening_catches": (
+        "counter",
+        "New comments a screening signal caught, by signal and action (spam, hold, refuse).",
+        {"commentd_screening_catches_total": ("action", "signal")},
+    ),
     "commentd_database_errors": (
         "counter",
         "Requests that failed because the database did.",
@@ -256,6 +274,9 @@ def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, confi
     Comment.update(voter="someone-else").execute()
     assert client.post(f"/api/comments/{cid}/vote", {"value": 1}).status == 200
     assert client.post(f"/api/comments/{cid}/report", {"reason": "spam"}).status == 202
+    bot = client.post_comment("/pinned/", text="a bot's", homepage="http://spam.example").json
+    with connection():  # the honeypot caught it; a moderator's approval trains the filter
+        ModerationService(config).approve([bot["comment"]["id"]], Actor("cli", "tester"))
     assert client.get("/test-database-down").status == 503
     with connection(), write_transaction():
         outbox.enqueue("email", "r@example.com", {})

@@ -5,6 +5,8 @@ Writing is idempotent (every comment remembers a keyed hash of its source and so
 unique ``idempotency_key`` column, so a second run adds nothing), goes in batches of short
 transactions (a live server keeps answering), and one bad record is skipped with its reason
 instead of aborting the import. HTML bodies go through the same sanitizer as new comments.
+Imported comments train the spam filter in their batch's transaction: a source's spam flag
+(Disqus ``isSpam``, WordPress ``comment_approved=spam``) as spam, approved comments as ham.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from peewee import Case
 from commentd.config import Config
 from commentd.errors import CommentdError, ValidationError
 from commentd.services import audit, validation
+from commentd.services import filter as spam_filter
 from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version
@@ -37,6 +40,7 @@ FORMATS = ("disqus", "wordpress", "isso", "json")
 BATCH = 500
 RECENT = 50_000  # source comment ids remembered for linking replies
 SNIFF = 4096
+LEARNED = ("status", "text", "author", "website", "email")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Summary:
     comments_existing: int = 0
     votes_imported: int = 0
     comments_hidden: int = 0  # of comments_imported: held because their thread was deleted
+    filter_trained: int = 0
     skipped: collections.Counter = field(default_factory=collections.Counter)
 
     @property
@@ -305,12 +310,12 @@ class Importer:
                     summary.skipped[exc.message] += 1
             elif isinstance(record, jsonl.VoteRecord):
                 if not dry:
-                    self._insert_pending(state)
+                    self._insert_pending(state, summary)
                 self._vote(record, summary, state, dry)
         if not dry:
-            self._insert_pending(state)
+            self._insert_pending(state, summary)
 
-    def _insert_pending(self, state: _ImportState) -> None:
+    def _insert_pending(self, state: _ImportState, summary: Summary) -> None:
         """Write the batch's comments in one statement, then link replies to their parents."""
         if not state.pending:
             return
@@ -326,6 +331,13 @@ class Importer:
         for row, source_key, _ in state.pending:
             state.remember(source_key, ids[row["idempotency_key"]], row["thread"])
             state.touched.add(row["thread"])
+        summary.filter_trained += spam_filter.learn_many(
+            [
+                Comment(id=ids[row["idempotency_key"]], **{name: row[name] for name in LEARNED})
+                for row in rows
+                if row["status"] in spam_filter.LABEL_OF_STATUS
+            ]
+        )
         for row, _, parent_key in state.pending:
             if parent_key is None:
                 continue

@@ -15,7 +15,7 @@
 % if nav:
 <nav aria-label="Admin pages">
 <ul>
-% for key, label, href in (("queue", "Moderation", "/admin"), ("threads", "Threads", "/admin/threads"), ("bans", "Bans", "/admin/bans"), ("audit", "Audit log", "/admin/audit"), ("outbox", "Outbox", "/admin/outbox")):
+% for key, label, href in (("queue", "Moderation", "/admin"), ("threads", "Threads", "/admin/threads"), ("bans", "Bans", "/admin/bans"), ("audit", "Audit log", "/admin/audit"), ("outbox", "Outbox", "/admin/outbox"), ("spam", "Spam", "/admin/spam")):
 <li><a href="{{href}}"{{!' aria-current="page"' if nav == key else ''}}>{{label}}</a></li>
 % end
 </ul>
