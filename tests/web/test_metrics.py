@@ -11,6 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from commentd.services import metrics, outbox
+from commentd.services.audit import Actor
+from commentd.services.moderation import ModerationService
 from commentd.storage.database import DatabaseUnavailable, connection, write_transaction
 from commentd.storage.models import Comment
 
@@ -223,6 +225,22 @@ FAMILIES = {
         "Readers' reports of comments, by reason.",
         {"commentd_reports_total": ("reason",)},
     ),
+    "commentd_screening_catches": (
+        "counter",
+        "New comments a screening signal caught, by signal and action (spam, hold, refuse).",
+        {"commentd_screening_catches_total": ("action", "signal")},
+    ),
+    "commentd_filter_decisions": (
+        "counter",
+        "New comments the spam filter scored, by decision: pass, hold, spam, or silent (not "
+        "trained on enough of each class yet).",
+        {"commentd_filter_decisions_total": ("decision",)},
+    ),
+    "commentd_filter_trained": (
+        "counter",
+        "Comments the spam filter was trained with, by class (spam, ham).",
+        {"commentd_filter_trained_total": ("label",)},
+    ),
     "commentd_processes": (
         "gauge",
         "Processes serving this site that report metrics.",
@@ -256,6 +274,9 @@ def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, confi
     Comment.update(voter="someone-else").execute()
     assert client.post(f"/api/comments/{cid}/vote", {"value": 1}).status == 200
     assert client.post(f"/api/comments/{cid}/report", {"reason": "spam"}).status == 202
+    client.post_comment("/pinned/", text="a bot", homepage="http://bot.example")  # a catch
+    with connection():
+        ModerationService(config).mark_spam([cid], Actor("cli"))  # the filter learns
     assert client.get("/test-database-down").status == 503
     with connection(), write_transaction():
         outbox.enqueue("email", "r@example.com", {})
