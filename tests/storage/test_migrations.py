@@ -10,7 +10,7 @@ from commentd.storage.migrations import (
     migrate,
     pending_migrations,
 )
-from commentd.storage.models import MODELS, Comment, Report, Thread, Vote, text_hash
+from commentd.storage.models import MODELS, Comment, Report, Subscriber, Thread, Vote, text_hash
 
 
 def schema(db) -> dict:
@@ -40,6 +40,26 @@ def drop_everything(db) -> None:
     db.execute_sql("DROP TABLE IF EXISTS schema_version")
 
 
+def migrated_before(db, version: int) -> None:
+    """Bring an empty ``db`` to the schema just before migration ``version``."""
+    earlier = [m for m in all_migrations() if m.version < version]
+    with db.atomic(), SchemaVersion.bind_ctx(db):
+        db.create_tables([SchemaVersion])
+        SchemaVersion.create(version=earlier[-1].version)
+        for migration in earlier:
+            migration.module.up(db)
+
+
+def old_thread(db) -> int:
+    """A thread written by raw SQL, as an older schema holds it; its id."""
+    db.execute_sql(
+        "INSERT INTO thread (uri, created, locked, version) VALUES"
+        f" ('/t/', '2026-01-01 00:00:00', {db.param}, 0)",
+        (False,),
+    )
+    return db.execute_sql("SELECT id FROM thread").fetchone()[0]
+
+
 def test_migrated_schema_equals_the_models(database_url):
     db = open_database(database_url)
     with connection():
@@ -59,6 +79,8 @@ def test_migrated_schema_equals_the_models(database_url):
         "outbox_message",
         "used_token",
         "ban",
+        "subscriber",
+        "digest_period",
     }
     assert migrated == from_models
 
@@ -69,8 +91,8 @@ def test_migrate_is_idempotent_and_versioned(database_url):
         assert current_version(db) == 0
         assert [m.version for m in pending_migrations(db)] == [m.version for m in all_migrations()]
         applied = migrate(db)
-        assert [m.version for m in applied] == list(range(1, len(all_migrations()) + 1))
-        assert current_version(db) == len(all_migrations())
+        assert [m.version for m in applied] == [m.version for m in all_migrations()]
+        assert current_version(db) == all_migrations()[-1].version
         assert migrate(db) == []
         assert pending_migrations(db) == []
 
@@ -129,18 +151,9 @@ def test_votes_stored_before_reader_ids_keep_their_counts(database_url):
     db = open_database(database_url)
     with connection():
         migrations = all_migrations()
-        with db.atomic(), SchemaVersion.bind_ctx(db):
-            db.create_tables([SchemaVersion])
-            SchemaVersion.create(version=5)
-            for migration in migrations[:5]:
-                migration.module.up(db)
+        migrated_before(db, 6)
         mark = db.param
-        db.execute_sql(
-            "INSERT INTO thread (uri, created, locked, version) VALUES"
-            f" ('/t/', '2026-01-01 00:00:00', {mark}, 0)",
-            (False,),
-        )
-        thread_id = db.execute_sql("SELECT id FROM thread").fetchone()[0]
+        thread_id = old_thread(db)
         votes = {1: (3, 1), 2: (0, 2), 3: (0, 0)}  # comment: (likes, dislikes)
         for number, (likes, dislikes) in votes.items():
             db.execute_sql(
@@ -168,3 +181,42 @@ def test_votes_stored_before_reader_ids_keep_their_counts(database_url):
         assert Vote.select().where(Vote.network.is_null()).count() == 6
         assert all(c.reader is None for c in Comment.select())
         assert Report.select().count() == 0
+
+
+def test_subscribers_from_before_opt_in_keep_their_comments_votes_and_wish(database_url):
+    """Migration 10 adds ``comment.notify_thread`` and the subscriber and digest tables: every
+    comment, vote and report stays, "notify me" stays ticked, and no address is confirmed."""
+    db = open_database(database_url)
+    with connection():
+        migrations = all_migrations()
+        migrated_before(db, 10)
+        mark = db.param
+        thread_id = old_thread(db)
+        for number, notify in ((1, True), (2, False)):
+            db.execute_sql(
+                "INSERT INTO comment (id, thread_id, text, html, created, status, likes,"
+                f" dislikes, notify, pinned, email) VALUES ({mark}, {mark}, 'c', '',"
+                f" '2026-01-01 00:00:00', 'approved', 1, 0, {mark}, {mark}, 'pat@example.com')",
+                (number, thread_id, notify, False),
+            )
+            db.execute_sql(
+                "INSERT INTO vote (comment_id, voter, value, created) VALUES"
+                f" ({mark}, 'someone', 1, '2026-01-01 00:00:00')",
+                (number,),
+            )
+            db.execute_sql(
+                "INSERT INTO report (comment_id, reporter, reason, created) VALUES"
+                f" ({mark}, 'someone', 'spam', '2026-01-01 00:00:00')",
+                (number,),
+            )
+        assert [m.version for m in migrate(db)] == [
+            m.version for m in migrations if m.version >= 10
+        ]
+        comments = {c.id: (c.notify, c.notify_thread, c.email) for c in Comment.select()}
+        assert comments == {
+            1: (True, False, "pat@example.com"),
+            2: (False, False, "pat@example.com"),
+        }
+        assert Vote.select().count() == 2
+        assert Report.select().count() == 2
+        assert Subscriber.select().count() == 0  # nobody confirmed anything yet
