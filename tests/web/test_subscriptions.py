@@ -27,8 +27,10 @@ from tests.web.test_notifications import (
     confirm,
     confirmation_path,
     links_in,
-    site,  # noqa: F401 - a fixture
 )
+from tests.web import test_notifications
+
+site = test_notifications.site  # the fixture: a site mailing the in-process SMTP server
 
 PAT = "pat@example.com"
 
