@@ -19,6 +19,7 @@ from commentd.services.subscriptions import Subscriptions
 from commentd.storage.database import connection, write_transaction
 from commentd.storage.models import Comment, DigestPeriod, Status, Subscriber, Thread, utcnow
 from tests.services.test_mail import mailbox  # noqa: F401 - a fixture
+from tests.web import test_notifications
 from tests.web.test_notifications import (
     ADMIN,
     CLI,
@@ -28,7 +29,6 @@ from tests.web.test_notifications import (
     confirmation_path,
     links_in,
 )
-from tests.web import test_notifications
 
 site = test_notifications.site  # the fixture: a site mailing the in-process SMTP server
 
@@ -320,7 +320,7 @@ def test_the_digest_replaces_the_mail_per_comment_and_goes_out_once(site):
 
 
 def test_the_digest_is_sent_by_the_outbox_worker_and_never_twice_across_workers(site):
-    s, now, _, _ = digest_site(site, "daily")
+    s, _, _, _ = digest_site(site, "daily")
 
     def worker() -> None:
         with connection():
