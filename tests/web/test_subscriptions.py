@@ -367,3 +367,15 @@ def test_a_privacy_erase_forgets_the_opt_in_and_its_link(site):
         privacy.delete("PAT@example.com", "erase", CLI)
         assert Subscriber.select().count() == 0
     assert s.client.post(path).status == 404
+
+
+@pytest.mark.parametrize(("fetch_site", "status"), [("same-origin", 200), ("cross-site", 403)])
+def test_a_link_page_button_posts_with_origin_null_from_its_own_page(site, fetch_site, status):
+    """The link pages send no Referer, so Chromium's form post says ``Origin: null``; its
+    ``Sec-Fetch-Site`` tells whether it came from the page itself."""
+    s = site()
+    ask(s)
+    path = confirmation_path(s, PAT)
+    res = s.client.post(path, headers={"Origin": "null", "Sec-Fetch-Site": fetch_site})
+    assert res.status == status
+    assert (Subscriber.get().confirmed is not None) == (status == 200)
