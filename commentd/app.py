@@ -16,6 +16,7 @@ from commentd.services.guard import RateLimiter
 from commentd.services.screening import Screener
 from commentd.services.site import open_site
 from commentd.services.spam import checker_for
+from commentd.services.subscriptions import Subscriptions
 from commentd.services.threads import ThreadService
 from commentd.web import admin, api, fastpath, html, links, metrics, pages, serialize
 from commentd.web.compression import Compressor
@@ -38,6 +39,7 @@ def create_app(config: Config) -> bottle.Bottle:
         addresses=AddressResolver(config.server.trusted_proxies),
         responses=ResponseCache(config.cache.memory),
         origins=OriginPolicy(config),
+        subscriptions=Subscriptions(config, keys),
     )
     origins = services.origins
     app = bottle.Bottle(catchall=True)

@@ -812,7 +812,25 @@ SETTINGS: tuple[Setting, ...] = (
         "reply_notifications",
         BOOL,
         "true",
-        'Mail commenters who ticked "notify me" when someone replies to them.',
+        'Mail commenters who ticked "notify me" when someone replies to them (once their '
+        "address confirmed it by the link of the one mail it is sent first).",
+    ),
+    Setting(
+        "mail",
+        "thread_notifications",
+        BOOL,
+        "true",
+        'Offer "notify me of every new comment in this thread", with the same confirmation.',
+    ),
+    Setting(
+        "mail",
+        "admin_digest",
+        STR,
+        "off",
+        "off mails the admin for each new comment; hourly or daily sends one mail per hour or "
+        "per day (UTC) listing the new and the held comments with their moderation links.",
+        choices=("off", "hourly", "daily"),
+        allow_empty=False,
     ),
     Setting(
         "mail",
@@ -944,6 +962,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Comment reports one client network may send per hour; 0 for no limit.",
         minimum=0,
         maximum=100_000,
+    ),
+    Setting(
+        "ratelimit",
+        "confirmations_per_network",
+        INT,
+        "10",
+        "Confirmation mails for notifications that comments from one client network may cause "
+        "per hour; more are not sent (the comments are kept). 0 for no limit.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
+        "ratelimit",
+        "confirmations_per_address",
+        INT,
+        "3",
+        "Confirmation mails for notifications one email address may get per day. 0 for no limit.",
+        minimum=0,
+        maximum=1000,
     ),
     Setting(
         "cache",
@@ -1115,6 +1152,8 @@ class MailConfig:
     sender: str
     admin: str
     reply_notifications: bool
+    thread_notifications: bool
+    admin_digest: str
     link_expiry: int
     timeout: int
 
@@ -1158,6 +1197,8 @@ class RateLimitConfig:
     votes_per_minute: int
     votes_per_network: int
     reports_per_hour: int
+    confirmations_per_network: int
+    confirmations_per_address: int
 
 
 @dataclass(frozen=True)

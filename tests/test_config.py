@@ -112,6 +112,8 @@ def test_zero_config_gives_the_defaults():
         votes_per_minute=30,
         votes_per_network=10,
         reports_per_hour=10,
+        confirmations_per_network=10,
+        confirmations_per_address=3,
     )
     assert config.database == DatabaseConfig(url="sqlite:///commentd.db", cache_memory=8 * 2**20)
     assert config.comments == CommentsConfig(

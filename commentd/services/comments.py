@@ -196,14 +196,16 @@ class CommentService:
             "email": email,
             "website": validation.website(data.get("website")),
             "notify": validation.boolean(data.get("notify"), "notify"),
+            "notify_thread": validation.boolean(data.get("notify_thread"), "notify_thread"),
             "lang": validation.language(data.get("lang")),
         }
-        if fields["notify"] and not email:
-            raise ValidationError(
-                "Replies can only be notified to an email address.",
-                code="email_required",
-                field="notify",
-            )
+        for wish in ("notify", "notify_thread"):
+            if fields[wish] and not email:
+                raise ValidationError(
+                    "Notifications can only be sent to an email address.",
+                    code="email_required",
+                    field=wish,
+                )
         title = validation.title(data.get("title"))
         parent_id = validation.identifier(data.get("parent"), "parent")
         author = self._voter(client, data.get("voter"))
@@ -543,6 +545,6 @@ def erase(comment: Comment, when: dt.datetime) -> None:
     comment.html = ""
     comment.author = comment.email = comment.website = None
     comment.remote_addr = comment.voter = comment.reader = None
-    comment.notify = False
+    comment.notify = comment.notify_thread = False
     comment.modified = when
     comment.save()

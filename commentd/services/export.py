@@ -71,6 +71,7 @@ def lines(counts: ExportCounts | None = None) -> Iterator[str]:
                 "dislikes": comment.dislikes,
                 "remote_addr": comment.remote_addr,
                 "notify": comment.notify,
+                "notify_thread": comment.notify_thread,
                 "pinned": comment.pinned,
             }
         )

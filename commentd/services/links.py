@@ -9,11 +9,7 @@ address, never expires, and unsubscribing twice is harmless.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,43 +17,18 @@ from dataclasses import dataclass
 from peewee import IntegrityError
 
 from commentd.config import Config
-from commentd.errors import CommentdError, Conflict, NotFound
-from commentd.services import normal
+from commentd.errors import CommentdError, Conflict
 from commentd.services.audit import Actor
-from commentd.services.keys import Keys, keyed_hash
+from commentd.services.keys import Keys
 from commentd.services.moderation import ModerationService
+from commentd.services.signing import INVALID, check, sign, unix
+from commentd.services.subscriptions import address_digest
 from commentd.services.validation import whole_number
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Comment, Status, Thread, UsedToken, utcnow
 
 ACTIONS = ("approve", "delete", "spam")
 MAX_TOKEN_LENGTH = 200
-INVALID = NotFound("This link is not valid.", code="invalid_link")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise INVALID from None
-
-
-def _unix(moment: dt.datetime) -> int:
-    return int(moment.replace(tzinfo=dt.timezone.utc).timestamp())
-
-
-def _sign(key: bytes, message: str) -> str:
-    return _b64(hmac.new(key, message.encode(), hashlib.sha256).digest())
-
-
-def _check(key: bytes, message: str, signature: str) -> None:
-    expected = hmac.new(key, message.encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(_unb64(signature), expected):
-        raise INVALID
 
 
 @dataclass(frozen=True)
@@ -74,8 +45,8 @@ def moderation_token(keys: Keys, action: str, comment_id: int, expires: dt.datet
     """A fresh single-use token for one action on one comment."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    body = f"{action}.{comment_id}.{_unix(expires)}.{secrets.token_urlsafe(12)}"
-    return f"{body}.{_sign(keys.moderation_link, 'moderate:' + body)}"
+    body = f"{action}.{comment_id}.{unix(expires)}.{secrets.token_urlsafe(12)}"
+    return f"{body}.{sign(keys.moderation_link, 'moderate:' + body)}"
 
 
 def read_moderation_token(keys: Keys, token: str, now: dt.datetime) -> ModerationLink:
@@ -92,7 +63,7 @@ def read_moderation_token(keys: Keys, token: str, now: dt.datetime) -> Moderatio
     ):
         raise INVALID
     body = ".".join(parts[:4])
-    _check(keys.moderation_link, "moderate:" + body, parts[4])
+    check(keys.moderation_link, "moderate:" + body, parts[4])
     expires = dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(tzinfo=None)
     if expires <= now:
         raise CommentdError(
@@ -174,13 +145,10 @@ class LinkService:
 
     # -- unsubscribe links --------------------------------------------------------------
 
-    def _digest(self, email: str) -> str:
-        return keyed_hash(self.keys.unsubscribe, "email:" + normal.email(email))
-
     def unsubscribe_token(self, thread_id: int, email: str) -> str:
         """A lasting token that stops reply mails to ``email`` in one thread."""
-        body = f"{thread_id}.{self._digest(email)}"
-        return f"{body}.{_sign(self.keys.unsubscribe, 'unsubscribe:' + body)}"
+        body = f"{thread_id}.{address_digest(self.keys, email)}"
+        return f"{body}.{sign(self.keys.unsubscribe, 'unsubscribe:' + body)}"
 
     def unsubscription(self, token: str) -> Unsubscription:
         """Check an unsubscribe link (what a GET shows)."""
@@ -188,22 +156,30 @@ class LinkService:
         thread_id = whole_number(parts[0]) if len(parts) == 3 else None
         if thread_id is None or len(parts[1]) != 32:
             raise INVALID
-        _check(self.keys.unsubscribe, f"unsubscribe:{parts[0]}.{parts[1]}", parts[2])
+        check(self.keys.unsubscribe, f"unsubscribe:{parts[0]}.{parts[1]}", parts[2])
         thread = Thread.get_or_none(Thread.id == thread_id)
         if thread is None:
             raise INVALID
         return Unsubscription(thread, parts[1])
 
     def unsubscribe(self, token: str) -> Unsubscription:
-        """Turn reply mails off for every comment of that address in that thread."""
+        """Turn every notification of that address in that thread off: replies to its
+        comments and new comments in the thread. The address stays confirmed."""
         found = self.unsubscription(token)
         with write_transaction():
             subscribed = Comment.select(Comment.id, Comment.email).where(
-                (Comment.thread == found.thread) & (Comment.notify == True)  # noqa: E712
+                (Comment.thread == found.thread)
+                & ((Comment.notify == True) | (Comment.notify_thread == True))  # noqa: E712
             )
-            ids = [c.id for c in subscribed if c.email and self._digest(c.email) == found.digest]
+            ids = [
+                c.id
+                for c in subscribed
+                if c.email and address_digest(self.keys, c.email) == found.digest
+            ]
             if ids:
-                Comment.update(notify=False).where(Comment.id.in_(ids)).execute()
+                Comment.update(notify=False, notify_thread=False).where(
+                    Comment.id.in_(ids)
+                ).execute()
         return found
 
 

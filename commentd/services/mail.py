@@ -5,11 +5,14 @@ Message-ID fixed when it was queued, so a retried mail is recognizably the same 
 built into an ``EmailMessage`` only when it is sent. Every header value passes through
 ``clean`` (no CR, LF or other control characters) and addresses through ``Address``, and the
 SMTP policy refuses any header that would still fold into a new one: a reader's name can
-never add a header.
+never add a header. Lines may be as long as RFC 5322 allows (998 characters), so a long
+``List-Unsubscribe`` URL stays one plain ``<https://...>`` that mail programs can read, not
+an RFC 2047 encoded word.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import secrets
 import smtplib
@@ -17,7 +20,7 @@ import ssl
 import unicodedata
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import Any
 
 from commentd.config import MailConfig
@@ -25,6 +28,9 @@ from commentd.errors import CommentdError
 
 KIND = "email"
 MAX_HEADER_TEXT = 200
+# Folding at 78 characters turns a long URL (one word) into an encoded word: only fold lines
+# that would break the hard limit of 998.
+POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 def clean(text: str | None, limit: int = MAX_HEADER_TEXT) -> str:
@@ -74,17 +80,22 @@ def payload(
         "text": text,
         "headers": {name: clean(value, 2000) for name, value in (headers or {}).items()},
         "message_id": new_message_id(config),
+        "date": format_datetime(dt.datetime.now(dt.timezone.utc), usegmt=True),
     }
 
 
 def build(data: dict[str, Any]) -> EmailMessage:
     """The message for a queued payload."""
-    message = EmailMessage(policy=email.policy.SMTP)
+    message = EmailMessage(policy=POLICY)
     name, addr = parseaddr(data["from"])
     message["From"] = address(addr, name or None)
     message["To"] = address(data["to"], data.get("to_name"))
     message["Subject"] = clean(data.get("subject"))
     message["Message-ID"] = clean(data["message_id"])
+    # When it was queued (mails queued before the date was kept: when it is sent).
+    message["Date"] = clean(data.get("date")) or format_datetime(
+        dt.datetime.now(dt.timezone.utc), usegmt=True
+    )
     message["Auto-Submitted"] = "auto-generated"
     for header, value in (data.get("headers") or {}).items():
         message[clean(header, 76)] = clean(value, 2000)

@@ -6,7 +6,8 @@ workers in any number of processes never send the same row at once), sends each 
 handler for its kind, and marks it sent; a failure is retried after ``[outbox] retry_delay``,
 doubling each time up to six hours, until ``[outbox] max_attempts``, then the row is failed.
 A worker that dies mid-send leaves its lease behind; once the lease runs out the row is due
-again, so a crash delays a message but never loses it.
+again, so a crash delays a message but never loses it. Before each pass a worker runs its
+scheduled ``steps`` (the admin's digest), which queue messages of their own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from peewee import fn
@@ -39,6 +40,8 @@ MAX_ERROR = 1000
 
 Handler = Callable[[str, dict[str, Any]], None]
 """Sends one message: ``handler(recipient, payload)``; raises on failure."""
+Step = Callable[[dt.datetime], object]
+"""Scheduled work a worker runs before each pass, given the time (it may queue messages)."""
 
 _wakers: set[threading.Event] = set()
 _wakers_lock = threading.Lock()
@@ -144,6 +147,15 @@ def default_handlers(config: Config) -> dict[str, Handler]:
     }
 
 
+def default_steps(config: Config) -> list[Step]:
+    """The admin's digest, when ``[mail] admin_digest`` asks for one."""
+    if config.mail.admin_digest == "off":
+        return []
+    from commentd.services.digest import AdminDigest
+
+    return [AdminDigest(config)]
+
+
 # -- the worker -------------------------------------------------------------------------
 
 
@@ -159,6 +171,7 @@ class Worker(threading.Thread):
         config: Config,
         *,
         handlers: Mapping[str, Handler] | None = None,
+        steps: Sequence[Step] | None = None,
         poll_interval: float = POLL_INTERVAL,
         lease: int | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
@@ -166,6 +179,7 @@ class Worker(threading.Thread):
         super().__init__(name="commentd-outbox", daemon=True)
         self.config = config
         self.handlers = dict(handlers if handlers is not None else default_handlers(config))
+        self.steps = list(steps if steps is not None else default_steps(config))
         self.poll_interval = poll_interval
         longest = max(config.mail.timeout, config.webhooks.timeout)
         self.lease = lease if lease is not None else LEASE_FACTOR * longest + LEASE_MARGIN
@@ -214,6 +228,11 @@ class Worker(threading.Thread):
         """Send every message due now, each at most once; the number handled."""
         handled: set[int] = set()
         with connection():
+            for step in self.steps:
+                try:
+                    step(self.clock())
+                except Exception:  # a step's failure must not stop the sending
+                    log.exception("outbox step %r failed", step)
             while not self._stopped.is_set():
                 batch = [i for i in self._due_ids() if i not in handled]
                 if not batch:

@@ -11,7 +11,7 @@ from commentd.services import audit, normal
 from commentd.services.audit import Actor
 from commentd.services.comments import bump_version, erase
 from commentd.storage.database import write_transaction
-from commentd.storage.models import Comment, Status, Thread, utcnow
+from commentd.storage.models import Comment, Status, Subscriber, Thread, utcnow
 
 MODES = ("erase", "anonymize")
 
@@ -38,12 +38,23 @@ def export(email: str) -> dict[str, Any]:
             "modified": c.modified.isoformat() + "Z" if c.modified else None,
             "network": c.remote_addr,
             "notify": c.notify,
+            "notify_thread": c.notify_thread,
             "likes": c.likes,
             "dislikes": c.dislikes,
         }
         for c in _of(email).order_by(Comment.created, Comment.id)
     ]
-    return {"email": email.strip(), "comments": comments}
+    subscriber = _subscriber(email).first()
+    subscription = subscriber and {
+        "asked": subscriber.asked.isoformat() + "Z" if subscriber.asked else None,
+        "confirmed": subscriber.confirmed.isoformat() + "Z" if subscriber.confirmed else None,
+    }
+    return {"email": email.strip(), "comments": comments, "subscription": subscription}
+
+
+def _subscriber(email: str):
+    """The address's notification opt-in (``_of`` has checked it is an address)."""
+    return Subscriber.select().where(fn.LOWER(Subscriber.email) == email.strip().lower())
 
 
 def delete(email: str, mode: str, actor: Actor) -> int:
@@ -59,12 +70,14 @@ def delete(email: str, mode: str, actor: Actor) -> int:
                 erase(comment, utcnow())
             else:
                 comment.author = comment.email = comment.website = comment.remote_addr = None
-                comment.notify = False
+                comment.notify = comment.notify_thread = False
                 comment.save()
             if comment.status in (Status.APPROVED, Status.DELETED):
                 threads.add(comment.thread_id)
             changed += 1
         for thread_id in threads:
             bump_version(thread_id)
+        # and its opt-in: a confirmation link it was sent no longer works
+        Subscriber.delete().where(fn.LOWER(Subscriber.email) == email.strip().lower()).execute()
         audit.record(actor, f"privacy-{mode}", "person", None, {"comments": changed})
     return changed

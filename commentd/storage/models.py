@@ -107,7 +107,8 @@ class Comment(BaseModel):
     voter = CharField(max_length=64, null=True)  # the author's address, as a vote's keyed hash
     reader = CharField(max_length=64, null=True)  # the author's reader id, as a keyed hash
     lang = CharField(max_length=16, null=True)  # the page's language, for the reply mails
-    notify = BooleanField(default=False)
+    notify = BooleanField(default=False)  # mail replies to it (once its address is confirmed)
+    notify_thread = BooleanField(default=False)  # mail every new comment in its thread, as well
     idempotency_key = CharField(max_length=64, null=True, unique=True)
     pinned = BooleanField(default=False)
     # The screening signal that held it or marked it spam (a ``SIGNALS`` name), NULL when
@@ -255,6 +256,31 @@ class Refusal(BaseModel):
 
 
 TOTALS_TOKEN = 0
+class Subscriber(BaseModel):
+    """An address that asked for notifications, and whether it confirmed that it did.
+
+    ``digest`` is the address's keyed hash (what unsubscribe and confirmation links carry);
+    ``email`` is private like a comment's. Nothing but a confirmation mail is sent to an
+    address until ``confirmed`` is set, and it stays set.
+    """
+
+    digest = CharField(max_length=64, unique=True)
+    email = CharField(max_length=256)
+    lang = CharField(max_length=16, null=True)  # the language of its confirmation mail
+    created = DateTimeField(default=utcnow)
+    asked = DateTimeField(null=True)  # when the last confirmation mail was queued
+    confirmed = DateTimeField(null=True)
+
+
+class DigestPeriod(BaseModel):
+    """An admin digest period one process claimed (``[mail] admin_digest``): the row's
+    unique ``period`` is what stops two processes from sending the same digest."""
+
+    period = CharField(max_length=32, unique=True)  # "hourly 2026-11-28T10:00"
+    claimed = DateTimeField(default=utcnow)
+    comments = IntegerField(default=0)  # how many the mail listed (0: no mail was sent)
+
+
 REPORT_REASONS = ("spam", "abuse", "off_topic", "other")
 
 MODELS = (
@@ -270,4 +296,6 @@ MODELS = (
     Ban,
     FilterToken,
     Refusal,
+    Subscriber,
+    DigestPeriod,
 )

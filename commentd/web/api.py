@@ -15,6 +15,7 @@ from commentd.services.cache import ResponseCache
 from commentd.services.clients import AddressResolver
 from commentd.services.comments import CommentService
 from commentd.services.keys import Keys
+from commentd.services.subscriptions import Subscriptions
 from commentd.services.threads import ThreadService
 from commentd.version import __version__
 from commentd.web import caching, feeds, inputs, serialize
@@ -34,6 +35,7 @@ class Services:
     addresses: AddressResolver
     responses: ResponseCache
     origins: OriginPolicy
+    subscriptions: Subscriptions
 
 
 def _comment_id(raw: str) -> int:
@@ -74,6 +76,9 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
         return {
             "comment": present.owned_comment(created.comment),
             "token": created.token,
+            # what the author asked for: "confirmed" (mails will come) or "unconfirmed"
+            # (a confirmation mail comes first); null when nothing was asked
+            "notifications": services.subscriptions.state(created.comment),
         }
 
     @app.get(f"/api/comments/{ID_PATTERN}")
@@ -164,6 +169,7 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
             "form_stamp": services.comments.screener.form_stamp(),
             "min_submit_time": config.moderation.min_submit_time,
             "notifications": config.mail.enabled and config.mail.reply_notifications,
+            "thread_notifications": config.mail.enabled and config.mail.thread_notifications,
             "origin_allowed": services.origins.may_write(environ()),
         }
 

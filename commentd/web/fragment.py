@@ -40,7 +40,15 @@ class FragmentRenderer:
     def __init__(self, config: Config):
         self.config = config
         self.public = config.public_url
-        self.notify = config.mail.enabled and config.mail.reply_notifications
+        mail = config.mail
+        self.boxes = [
+            (name, key)
+            for name, key, offered in (
+                ("notify", "notify", mail.reply_notifications),
+                ("notify_thread", "notify_thread", mail.thread_notifications),
+            )
+            if mail.enabled and offered
+        ]
 
     def thread(
         self, data: dict[str, Any], query: dict[str, Any], lang: str, json_tag: str = ""
@@ -193,11 +201,11 @@ class FragmentRenderer:
             field("email", "email", "email", settings.require_email, "email_private"),
             field("website", "website", "url", False),
         ]
-        if self.notify:
-            checked = " checked" if values.get("notify") else ""
+        for name, key in self.boxes:
+            checked = " checked" if values.get(name) else ""
             parts.append(
-                f'<label><input type="checkbox" name="notify" value="1"{checked}>'
-                f" {_e(t('notify'))}</label>"
+                f'<label><input type="checkbox" name="{name}" value="1"{checked}>'
+                f" {_e(t(key))}</label>"
             )
         # the honeypot: hidden from people (and screen readers) by the attribute alone, so
         # no stylesheet or CSP of the host page can reveal it

@@ -47,18 +47,20 @@ PAGE = """<!doctype html>
 def form_values(form: dict[str, list[str]]) -> dict[str, str]:
     """The first value of each field the comment form has."""
     values = {name: form[name][0] for name in (*FORM_FIELDS, "uri", "lang") if form.get(name)}
-    if form.get("notify") and form["notify"][0] not in ("", "0"):
-        values["notify"] = "1"
+    for box in ("notify", "notify_thread"):
+        if form.get(box) and form[box][0] not in ("", "0"):
+            values[box] = "1"
     return values
 
 
 def submission(values: dict[str, str]) -> dict[str, Any]:
-    """The form's fields as the JSON API's body: a parent is an id, notify a boolean."""
+    """The form's fields as the JSON API's body: a parent is an id, the boxes booleans."""
     data: dict[str, Any] = {name: values.get(name) for name in FORM_FIELDS}
     parent = values.get("parent")
     if parent:
         data["parent"] = whole_number(parent) or parent  # not digits: refused as invalid
     data["notify"] = values.get("notify") == "1"
+    data["notify_thread"] = values.get("notify_thread") == "1"
     data["lang"] = values.get("lang")  # the fragment's form says which page it was on
     return data
 

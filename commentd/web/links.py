@@ -1,4 +1,4 @@
-"""The pages behind links in mails: one-click moderation and unsubscribe.
+"""The pages behind links in mails: one-click moderation, confirmation and unsubscribe.
 
 A GET only shows what the link would do, with a button: mail scanners and link previews
 follow GETs, so a GET never changes anything. The button POSTs back to the same address,
@@ -23,6 +23,7 @@ from commentd.errors import CommentdError, Forbidden
 from commentd.services.clients import AddressResolver
 from commentd.services.links import LinkService, comment_is
 from commentd.services.site import Site
+from commentd.services.subscriptions import Subscriptions
 from commentd.web import inputs
 from commentd.web.origins import from_own_page, own_origins
 
@@ -84,6 +85,7 @@ def _html(handler: Callable[..., bottle.HTTPResponse]) -> Callable[..., bottle.H
 def register(app: bottle.Bottle, site: Site) -> None:
     """Add the mail-link routes to ``app``."""
     links = LinkService(site.config, site.keys, site.moderation())
+    subscriptions = Subscriptions(site.config, site.keys)
     addresses = AddressResolver(site.config.server.trusted_proxies)
 
     def moderation_page(pending: Any, done: str | None) -> bottle.HTTPResponse:
@@ -125,12 +127,26 @@ def register(app: bottle.Bottle, site: Site) -> None:
         done = f"Comment {pending.comment.id} {DONE[pending.link.action]}."
         return moderation_page(pending, done)
 
+    @app.get(f"/confirm/{TOKEN}")
+    @_html
+    def show_confirmation(token: str) -> bottle.HTTPResponse:
+        found = subscriptions.confirmation(token)
+        done = found.confirmed is not None
+        return page("confirm", title="Confirmed" if done else "Confirm notifications", done=done)
+
+    @app.post(f"/confirm/{TOKEN}")
+    @_html
+    def confirm(token: str) -> bottle.HTTPResponse:
+        from_a_page_of_ours()
+        subscriptions.confirm(token)
+        return page("confirm", title="Confirmed", done=True)
+
     @app.get(f"/unsubscribe/{TOKEN}")
     @_html
     def show_unsubscribe(token: str) -> bottle.HTTPResponse:
         found = links.unsubscription(token)
         where = found.thread.title or found.thread.uri
-        return page("unsubscribe", title="Reply notifications", where=where, done=False)
+        return page("unsubscribe", title="Notifications", where=where, done=False)
 
     @app.post(f"/unsubscribe/{TOKEN}")
     @_html

@@ -52,10 +52,19 @@ def from_own_page(environ: dict, own: frozenset[str]) -> bool:
     if site is not None and site not in ("same-origin", "none"):
         return False
     origin = environ.get("HTTP_ORIGIN")
-    if not origin:
+    if not origin or _own_null(environ):
         return True
     host = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
     return origin.lower() in own | {host.lower()}
+
+
+def _own_null(environ: dict) -> bool:
+    """A page of this server whose referrer policy is ``no-referrer`` (the mail-link pages):
+    browsers send its forms' ``Origin`` as ``null``, and say ``Sec-Fetch-Site: same-origin``,
+    which no page can forge."""
+    return (
+        environ.get("HTTP_ORIGIN") == "null" and environ.get("HTTP_SEC_FETCH_SITE") == "same-origin"
+    )
 
 
 class OriginPolicy:
@@ -67,7 +76,7 @@ class OriginPolicy:
     def allows(self, origin: str, environ: dict) -> bool:
         """Whether a page at ``origin`` may write to this server."""
         origin = origin.lower()
-        if origin in self.allowed:
+        if origin in self.allowed or _own_null(environ):
             return True
         host = environ.get("HTTP_HOST", "")
         return bool(host) and origin == f"{environ.get('wsgi.url_scheme', 'http')}://{host}".lower()

@@ -4,8 +4,12 @@ that go when fixed, a character counter, and comment boxes that keep their heigh
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from commentd.services import outbox
+from commentd.storage.database import connection
 from tests.browser.conftest import (
     deep_focus,
     embed,
@@ -77,27 +81,61 @@ def test_no_notify_box_when_the_server_cannot_send_mail(site, page):
     wait_thread(page, 0)
     expect(main_form(page).locator("input[name=email]")).to_have_count(1)
     expect(main_form(page).locator("input[name=notify]")).to_have_count(0)
+    expect(main_form(page).locator("input[name=notify_thread]")).to_have_count(0)
     expect(page.get_by_text(EN["notify"])).to_have_count(0)
 
 
-def test_notify_says_what_happens_next_and_is_remembered(site, page):
+def confirmation_link(s) -> str:
+    """The confirmation link of the last mail queued, on this test's server."""
+    with connection():
+        mails = [outbox.payload_of(m) for m in outbox.messages()]
+    link = next(
+        re.search(r"\S+/confirm/\S+", m["text"])[0] for m in mails if "/confirm/" in m["text"]
+    )
+    return s.api_origin + "/confirm/" + link.split("/confirm/", 1)[1]
+
+
+def post_main(page, text: str) -> None:
+    form = main_form(page)
+    form.locator("textarea[name=text]").fill(text)
+    form.locator("button.cd-submit").click()
+
+
+def test_notify_says_a_confirmation_comes_first_then_what_happens_next_and_is_remembered(
+    site, page
+):
     s = site(**{"mail.host": "127.0.0.1", "mail.sender": "c@example.com"})
     page.goto(s.add_page())
     wait_thread(page, 0)
     form = main_form(page)
-    form.locator("textarea[name=text]").fill("Tell me about replies")
     form.locator("input[name=email]").fill("reader@example.com")
     form.locator("input[name=notify]").check()
-    form.locator("button.cd-submit").click()
-    next_step = EN["notify_next"].replace("{email}", "reader@example.com")
+    form.locator("input[name=notify_thread]").check()
+    expect(page.get_by_text(EN["notify_thread"])).to_have_count(1)
+    post_main(page, "Tell me about replies")
+    confirm_first = EN["notify_confirm"].replace("{email}", "reader@example.com")
     mine = page.locator("article.cd-comment")
-    expect(mine.locator("p.cd-next")).to_have_text(next_step)
-    expect(page.locator("div.cd-live")).to_contain_text(next_step)
-    # the next comment, on the next page load, starts with the same choice and address
-    page.reload()
+    expect(mine.locator("p.cd-next")).to_have_text(confirm_first)
+    expect(page.locator("div.cd-live")).to_contain_text(confirm_first)
+
+    page.goto(confirmation_link(s))  # the link in the mail: a page, then its button
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("h1")).to_have_text("Confirmed")
+
+    # the next comment, on the next page load, starts with the same choices and address
+    page.goto(s.page_origin + "/post/")
     wait_thread(page, 1)
     expect(form.locator("input[name=email]")).to_have_value("reader@example.com")
     expect(form.locator("input[name=notify]")).to_be_checked()
+    expect(form.locator("input[name=notify_thread]")).to_be_checked()
+    post_main(page, "A second comment")
+    next_step = EN["notify_next"].replace("{email}", "reader@example.com")
+    expect(page.locator("article.cd-comment p.cd-next").last).to_have_text(next_step)
+
+    form.locator("input[name=notify]").uncheck()  # the thread alone
+    post_main(page, "A third comment")
+    thread_step = EN["notify_next_thread"].replace("{email}", "reader@example.com")
+    expect(page.locator("article.cd-comment p.cd-next").last).to_have_text(thread_step)
     no_page_errors(page)
 
 

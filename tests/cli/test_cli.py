@@ -92,13 +92,13 @@ def test_migrate(runner, tmp_path):
     url = f"sqlite:///{tmp_path / 'm.db'}"
     result = runner.invoke(cli, ["migrate"], env={"COMMENTD_DATABASE_URL": url})
     assert result.exit_code == 0, result.output
-    assert f"schema version {len(all_migrations())}" in result.output
+    assert f"schema version {all_migrations()[-1].version}" in result.output
     assert "applied 1:" in result.output
     result = runner.invoke(cli, ["migrate"], env={"COMMENTD_DATABASE_URL": url})
     assert "up to date" in result.output
     db = open_database(url)
     with connection():
-        assert current_version(db) == len(all_migrations())
+        assert current_version(db) == all_migrations()[-1].version
 
 
 def test_bad_config_is_one_line_without_traceback(runner, tmp_path):

@@ -180,6 +180,7 @@ class TestPrivacy:
         assert json.loads(run("privacy", "export", "--email", "ann@example.com").output) == {
             "email": "ann@example.com",
             "comments": [],
+            "subscription": None,
         }
 
     def test_delete_erase_removes_text_and_identity(self, shell):

@@ -18,6 +18,7 @@ from commentd.storage.models import (
     FilterToken,
     Refusal,
     Report,
+    Subscriber,
     Thread,
     Vote,
     text_hash,
@@ -88,6 +89,8 @@ def test_migrated_schema_equals_the_models(database_url):
         "ban",
         "filter_token",
         "refusal",
+        "subscriber",
+        "digest_period",
     }
     assert migrated == from_models
 
@@ -98,8 +101,8 @@ def test_migrate_is_idempotent_and_versioned(database_url):
         assert current_version(db) == 0
         assert [m.version for m in pending_migrations(db)] == [m.version for m in all_migrations()]
         applied = migrate(db)
-        assert [m.version for m in applied] == list(range(1, len(all_migrations()) + 1))
-        assert current_version(db) == len(all_migrations())
+        assert [m.version for m in applied] == [m.version for m in all_migrations()]
+        assert current_version(db) == all_migrations()[-1].version
         assert migrate(db) == []
         assert pending_migrations(db) == []
 
@@ -276,3 +279,42 @@ def test_comments_stored_before_the_spam_filter_are_kept_uncaught_and_untrained(
         }
         assert FilterToken.select().count() == 0
         assert Refusal.select().count() == 0
+
+
+def test_subscribers_from_before_opt_in_keep_their_comments_votes_and_wish(database_url):
+    """Migration 12 adds ``comment.notify_thread`` and the subscriber and digest tables: every
+    comment, vote and report stays, "notify me" stays ticked, and no address is confirmed."""
+    db = open_database(database_url)
+    with connection():
+        migrations = all_migrations()
+        mark = at_version(db, 11)
+        thread_id = 1
+        for number, notify in ((1, True), (2, False)):
+            db.execute_sql(
+                "INSERT INTO comment (id, thread_id, text, html, created, status, likes,"
+                " dislikes, likes_base, dislikes_base, notify, pinned, email) VALUES"
+                f" ({mark}, {mark}, 'c', '', '2026-01-01 00:00:00', 'approved', 1, 0, 0, 0,"
+                f" {mark}, {mark}, 'pat@example.com')",
+                (number, thread_id, notify, False),
+            )
+            db.execute_sql(
+                "INSERT INTO vote (comment_id, voter, value, created) VALUES"
+                f" ({mark}, 'someone', 1, '2026-01-01 00:00:00')",
+                (number,),
+            )
+            db.execute_sql(
+                "INSERT INTO report (comment_id, reporter, reason, created) VALUES"
+                f" ({mark}, 'someone', 'spam', '2026-01-01 00:00:00')",
+                (number,),
+            )
+        assert [m.version for m in migrate(db)] == [
+            m.version for m in migrations if m.version >= 12
+        ]
+        comments = {c.id: (c.notify, c.notify_thread, c.email) for c in Comment.select()}
+        assert comments == {
+            1: (True, False, "pat@example.com"),
+            2: (False, False, "pat@example.com"),
+        }
+        assert Vote.select().count() == 2
+        assert Report.select().count() == 2
+        assert Subscriber.select().count() == 0  # nobody confirmed anything yet

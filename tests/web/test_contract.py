@@ -215,9 +215,16 @@ def test_notify_without_an_email_is_refused_as_the_schema_says(client):
     schema = SCHEMAS["NewComment"]
     assert schema["if"] == {"required": ["notify"], "properties": {"notify": {"const": True}}}
     assert schema["then"]["required"] == ["email"]
-    for email in (None, " "):
-        res = client.post_comment("/post/", notify=True, email=email)
-        assert (res.status, res.error_code) == (400, "email_required")
+    (thread,) = schema["allOf"]
+    assert thread["if"] == {
+        "required": ["notify_thread"],
+        "properties": {"notify_thread": {"const": True}},
+    }
+    assert thread["then"] == schema["then"]
+    for wish in ("notify", "notify_thread"):
+        for email in (None, " "):
+            res = client.post_comment("/post/", **{wish: True}, email=email)
+            assert (res.status, res.error_code) == (400, "email_required")
 
 
 # URL-shaped strings: schemes, hosts good and bad, ports in and out of range, paths.

@@ -180,12 +180,29 @@ def test_a_hostile_name_cannot_add_headers(site):
 # -- reply notifications -------------------------------------------------------------------
 
 
+def confirmation_path(s, address: str) -> str:
+    """The path of the confirmation link in the last confirmation mail to ``address``."""
+    found = [m for m in s.mails(address) if "/confirm/" in body(m)]
+    assert found, [m.message["Subject"] for m in s.mailbox.to(address)]
+    return "/" + re.search(r"(https?://\S+/confirm/\S+)", body(found[-1]))[1].split("/", 3)[3]
+
+
+def confirm(s, address: str) -> None:
+    """Follow the confirmation link ``address`` was mailed, and forget the mails so far."""
+    assert s.client.post(confirmation_path(s, address)).status == 200
+    s.mailbox.received.clear()
+
+
 def reply_site(site, uri="/post/", **settings):
+    """A site with Pat's comment asking for replies, Pat's address confirmed when the
+    comment was published at once."""
     s = site(**settings)
-    parent = s.client.post_comment(
+    posted = s.client.post_comment(
         uri, text="parent", author="Pat", email="pat@example.com", notify=True
-    ).json["comment"]["id"]
-    return s, parent
+    ).json["comment"]
+    if posted["status"] == "approved" and s.config.mail.reply_notifications:
+        confirm(s, "pat@example.com")
+    return s, posted["id"]
 
 
 def test_a_reply_mails_the_parent_with_an_unsubscribe_link(site):
@@ -224,7 +241,8 @@ def test_no_reply_mail_for_self_replies_pending_spam_or_unsubscribed_parents(sit
 
 def test_a_held_reply_mails_the_parent_only_once_approved(site):
     s, parent = reply_site(site, moderation__mode="first")
-    ModerationService(s.config).approve([parent], CLI)
+    ModerationService(s.config, open_site(s.config).events).approve([parent], CLI)
+    confirm(s, "pat@example.com")  # asked once the comment that asked was approved
     reply = s.client.post_comment(text="held reply", email="new@example.com", parent=parent)
     reply_id = reply.json["comment"]["id"]
     assert reply.json["comment"]["status"] == "pending"
@@ -439,6 +457,11 @@ def test_a_reply_mail_is_in_the_language_of_the_page_its_reader_wrote_on(site, l
     parent = s.client.post_comment(
         text="parent", author="Pat", email="pat@example.com", notify=True, lang=lang
     ).json["comment"]["id"]
+    (asked,) = s.mails("pat@example.com")  # the confirmation, in that language too
+    assert asked.message["Subject"] == translator(lang)(
+        "mail_confirm_subject", site="blog.example.com"
+    )
+    confirm(s, "pat@example.com")
     s.client.post_comment(text="Eine Antwort", author="Rob", parent=parent, lang="en")
     (got,) = s.mails("pat@example.com")
     t = translator(lang)
@@ -455,6 +478,7 @@ def test_an_unknown_or_absent_language_mails_in_english_and_a_bad_one_is_refused
         text="parent", author="Pat", email="pat@example.com", notify=True, lang="tlh"
     ).json["comment"]["id"]
     assert Comment.get_by_id(parent).lang == "en"
+    confirm(s, "pat@example.com")
     s.client.post_comment(text="reply", author="Rob", parent=parent)
     (got,) = s.mails("pat@example.com")
     assert got.message["Subject"] == "Rob replied to your comment on /post/"

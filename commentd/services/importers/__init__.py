@@ -422,6 +422,7 @@ class Importer:
             "dislikes": max(0, record.dislikes),
             "remote_addr": anonymize_ip(record.remote_addr) if record.remote_addr else None,
             "notify": record.notify and not deleted,
+            "notify_thread": bool(record.extra.get("notify_thread")) and not deleted,
             "pinned": bool(record.extra.get("pinned")) and record.status == Status.APPROVED,
             "idempotency_key": key,
         }

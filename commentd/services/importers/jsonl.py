@@ -81,6 +81,7 @@ def _record(item: dict, line: int) -> Record | VoteRecord | None:
             extra={
                 "modified": parse_time(_str(item.get("modified"))),
                 "pinned": item.get("pinned") is True,
+                "notify_thread": item.get("notify_thread") is True,
             },
         )
     if kind == "vote":

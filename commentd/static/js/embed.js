@@ -315,7 +315,8 @@ function mount(el, o = {}) {
   const composer = parent => {
     const f = h("form", { class: "cd-composer " + (parent ? "cd-reply-form" : "cd-main"), novalidate: true, id: uid() });
     f.cdParent = parent;
-    const { email, notify } = load(K.id);
+    const { email, notify, notify_thread } = load(K.id);
+    const box = (on, name, v) => on && h("label", { class: "cd-check" }, h("input", { type: "checkbox", name, disabled: !email, checked: !!(email && v) }), " ", t(name));
     put(f, ...textarea(f),
       h("div", { class: "cd-preview-output", dir: "auto", hidden: true }),
       h("details", { class: "cd-help" }, h("summary", {}, t("markdown_help")),
@@ -324,7 +325,7 @@ function mount(el, o = {}) {
         field(f, "author", "name", "text", cfg.require_author, "name", 128),
         field(f, "email", "email", "email", cfg.require_email, "email", 254),
         field(f, "website", "website", "url", false, "url", 512)),
-      cfg.notifications && h("label", { class: "cd-check" }, h("input", { type: "checkbox", name: "notify", disabled: !email, checked: !!(email && notify) }), " ", t("notify")),
+      box(cfg.notifications, "notify", notify), box(cfg.thread_notifications, "notify_thread", notify_thread),
       // A honeypot for bots: off-screen, out of the tab order and of the accessibility tree.
       h("div", { class: "cd-hp", "aria-hidden": "true" }, h("label", { for: f.id + "h" }, "Homepage"),
         h("input", { id: f.id + "h", name: "homepage", type: "text", tabindex: -1, autocomplete: "off", "aria-hidden": "true" })),
@@ -377,26 +378,27 @@ function mount(el, o = {}) {
     clear(f);
     for (const x of [E.text, E.author, E.email]) if (x.required && !x.value.trim()) return fail(f, { code: "required", field: x.name });
     if (f.cdKey?.[0] !== text) f.cdKey = [text, uuid()]; // a retry of the same text reuses its key
-    const notify = !!E.notify?.checked && !!email;
+    const notify = !!E.notify?.checked && !!email, notify_thread = !!E.notify_thread?.checked && !!email;
     const body = { text, author: E.author.value || null, email: email || null, website: E.website.value || null,
-      notify, title, lang, parent: f.cdParent || null, voter: me(), form_stamp: cfg.form_stamp || null, homepage: E.homepage.value };
+      notify, notify_thread, title, lang, parent: f.cdParent || null, voter: me(), form_stamp: cfg.form_stamp || null, homepage: E.homepage.value };
     await busy(f.querySelector(".cd-submit"), t("posting"), async () => {
       // A form sent sooner than the server's minimum time would be held: wait the rest out.
       const wait = cfgAt + (cfg.min_submit_time + 1) * 1e3 - Date.now();
       if (cfg.form_stamp && cfg.min_submit_time && wait > 0) await new Promise(r => setTimeout(r, wait));
       try {
-        const { comment: c, token } = await api("comments?uri=" + encodeURIComponent(uri), { method: "POST", body, key: f.cdKey[1], signal });
+        const { comment: c, token, notifications: n } = await api("comments?uri=" + encodeURIComponent(uri), { method: "POST", body, key: f.cdKey[1], signal });
         f.cdKey = null;
         save(K.tok, { ...tokens(), [c.id]: token });
         if (c.status === "pending") save(K.pend, { ...load(K.pend), [c.id]: uri });
-        save(K.id, { author: body.author, email: body.email, website: body.website, notify });
+        save(K.id, { author: body.author, email: body.email, website: body.website, notify, notify_thread });
         E.text.value = "";
         count(E.text);
         togglePreview(f);
         const a = add(c);
         if (c.status === "approved") total++, setTitle();
         mark();
-        const next = notify && t("notify_next", { email });
+        // A confirmed address is told what will come; any other, that a confirmation comes first.
+        const next = n && t(n !== "confirmed" ? "notify_confirm" : notify ? "notify_next" : "notify_next_thread", { email });
         say(t(c.status === "pending" ? "pending" : "posted") + (next ? " " + next : ""));
         if (next) a.querySelector(":scope>footer").before(h("p", { class: "cd-note cd-next" }, next));
         if (f.cdParent) closeReply(f);
@@ -742,8 +744,7 @@ function mount(el, o = {}) {
     if (x.getAttribute("aria-invalid")) x.form.querySelector(".cd-error").textContent = "";
     x.removeAttribute("aria-invalid");
     if (x.name === "text") count(x);
-    const n = x.name === "email" && x.form.elements.notify;
-    if (n) {
+    if (x.name === "email") for (const n of [x.form.elements.notify, x.form.elements.notify_thread]) if (n) {
       n.disabled = !x.value.trim();
       if (n.disabled) n.checked = false;
     }
