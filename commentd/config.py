@@ -42,6 +42,7 @@ __all__ = [
     "SecurityConfig",
     "ServerConfig",
     "Setting",
+    "SpamConfig",
     "default_config",
     "example_ini",
     "format_duration",
@@ -484,6 +485,7 @@ SECTIONS: dict[str, str] = {
     "database": "Where comments are stored.",
     "comments": "Limits and rules for comments.",
     "moderation": "What waits for approval before readers see it.",
+    "spam": "Proof of work: when the embed must solve a challenge before a comment is taken.",
     "ratelimit": "How fast one client network may post, vote and report; answered with 429.",
     "cache": "HTTP caching of thread reads and counts.",
     "metrics": "The Prometheus endpoint /metrics and StatsD.",
@@ -731,6 +733,68 @@ SETTINGS: tuple[Setting, ...] = (
         "(it goes back to pending); 0 never hides a comment because of reports.",
         minimum=0,
         maximum=1000,
+    ),
+    Setting(
+        "spam",
+        "proof_of_work",
+        STR,
+        "suspicious",
+        "When a new comment must carry a solved proof-of-work challenge (ALTCHA): off "
+        "(never), suspicious (only when a signal says so: links, a burst from one network, a "
+        "bot trap, a blocklist hold or a form sent too fast; a reader with an approved "
+        "comment never), always (every comment from the JSON API).",
+        choices=("off", "suspicious", "always"),
+        allow_empty=False,
+    ),
+    Setting(
+        "spam",
+        "pow_max_number",
+        INT,
+        "100000",
+        "The difficulty of a challenge with one signal (or none, in always mode): the "
+        "largest number the browser may have to try; it tries half of it on average.",
+        minimum=1000,
+        maximum=10_000_000,
+    ),
+    Setting(
+        "spam",
+        "pow_factor",
+        INT,
+        "4",
+        "Each further signal multiplies the difficulty by this (a new network counts as one "
+        "when another signal asks for a challenge); 1 keeps every challenge at "
+        "pow_max_number.",
+        minimum=1,
+        maximum=100,
+    ),
+    Setting(
+        "spam",
+        "pow_expiry",
+        DURATION,
+        "30m",
+        "How long a challenge may be solved and sent; a later one is answered with a fresh "
+        "challenge.",
+        minimum=60,
+        maximum=86400,
+    ),
+    Setting(
+        "spam",
+        "burst_comments",
+        INT,
+        "3",
+        "Comments from one client network (IPv4 /24, IPv6 /48) within burst_window that make "
+        "the next one a burst, a proof-of-work signal; 0 never counts bursts.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
+        "spam",
+        "burst_window",
+        DURATION,
+        "10m",
+        "The time burst_comments are counted over.",
+        minimum=1,
+        maximum=86400,
     ),
     Setting(
         "mail",
@@ -1054,6 +1118,18 @@ class ModerationConfig:
 
 
 @dataclass(frozen=True)
+class SpamConfig:
+    """``[spam]``: proof of work; durations are in seconds."""
+
+    proof_of_work: str
+    pow_max_number: int
+    pow_factor: int
+    pow_expiry: int
+    burst_comments: int
+    burst_window: int
+
+
+@dataclass(frozen=True)
 class MailConfig:
     """``[mail]``; ``host`` empty means no mail is sent."""
 
@@ -1145,6 +1221,7 @@ class Config:
     database: DatabaseConfig
     comments: CommentsConfig
     moderation: ModerationConfig
+    spam: SpamConfig
     ratelimit: RateLimitConfig
     cache: CacheConfig
     metrics: MetricsConfig
@@ -1167,6 +1244,7 @@ _SECTION_TYPES: dict[str, type] = {
     "database": DatabaseConfig,
     "comments": CommentsConfig,
     "moderation": ModerationConfig,
+    "spam": SpamConfig,
     "ratelimit": RateLimitConfig,
     "cache": CacheConfig,
     "metrics": MetricsConfig,

@@ -16,6 +16,7 @@ from commentd.services.clients import Client, reader_voter
 from commentd.services.events import Events, NoEvents
 from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, keyed_hash
+from commentd.services.pow import ProofOfWork
 from commentd.services.render import render
 from commentd.services.screening import Screener, Traps
 from commentd.services.spam import Submission
@@ -104,6 +105,7 @@ class CommentService:
         self.clock = clock
         self.screener = screener or Screener(config, keys.form_stamp, clock=clock)
         self.events = events or NoEvents()
+        self.pow = ProofOfWork(config, keys.challenge, clock=clock)
 
     def _count(self, action: str, client: Client) -> None:
         if self.limiter is not None:
@@ -171,12 +173,18 @@ class CommentService:
         data: Mapping[str, Any],
         client: Client,
         idempotency_key: str | None = None,
+        can_prove: bool = True,
     ) -> Created:
-        """Validate and store a new comment; the thread is created on its first comment."""
+        """Validate and store a new comment; the thread is created on its first comment.
+
+        When proof of work is asked (``[spam]``), ``data["altcha"]`` must carry a solution,
+        else ``403 challenge_required``; a sender that cannot solve one (``can_prove`` false:
+        the form without JavaScript) is never refused for it, its comment is held instead.
+        """
         # Announced before the validation and rendering, so a batch about to commit waits
         # for this comment's write (see GroupCommit).
         with expected_write():
-            return self._create(uri, data, client, idempotency_key)
+            return self._create(uri, data, client, idempotency_key, can_prove)
 
     def _create(
         self,
@@ -184,6 +192,7 @@ class CommentService:
         data: Mapping[str, Any],
         client: Client,
         idempotency_key: str | None,
+        can_prove: bool,
     ) -> Created:
         settings = self.config.comments
         uri = validation.uri(uri)
@@ -227,7 +236,12 @@ class CommentService:
             address=client.address,
             user_agent=client.user_agent,
         )
-        status = self.screener.screen(submission, html, client, _traps(data))
+        traps = _traps(data)
+        required = self._work_required(submission, html, client, traps, author)
+        proof = self.pow.check(data.get("altcha"), required) if required and can_prove else None
+        status = self.screener.screen(submission, html, client, traps)
+        if required and not can_prove and status == Status.APPROVED:
+            status = Status.PENDING  # proof of work would have been asked: a moderator decides
         voter = author.address
         # Built before the write lock is taken: inside it only what depends on the database.
         comment = Comment(
@@ -249,6 +263,8 @@ class CommentService:
             parent = self._parent(parent_id, thread) if parent_id is not None else None
             self._refuse_duplicate(thread, text, voter, email)
             comment.thread, comment.parent, comment.created = thread, parent, self.clock()
+            if proof is not None:
+                self.pow.spend(proof, required)
             writes.insert_comment(comment)
             if status == Status.APPROVED:
                 bump_version(thread.id)
@@ -257,12 +273,39 @@ class CommentService:
         try:
             batched_write(store)  # committed with other comments arriving at the same moment
         except IntegrityError:
+            if proof is not None and self.pow.was_spent(proof):  # spent at the same moment
+                raise self.pow.refuse("reused", required) from None
             earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
             if earlier is None:
                 raise
             return self._replay(earlier, uri, text)
+        if proof is not None:
+            self.pow.solved()
         metrics.COMMENTS_CREATED.inc({"status": Status(comment.status).value})
         return Created(comment, self.token_for(comment))
+
+    def _work_required(
+        self, submission: Submission, html: str, client: Client, traps: Traps, author: Voter
+    ) -> int:
+        """The proof of work this comment needs (a challenge's ``maxnumber``); 0 for none."""
+        if self.pow.mode == "off":
+            return 0
+        screener = self.screener
+        screened = (
+            screener.is_bot(traps)
+            or screener.too_fast(traps)
+            or screener.blocklisted(submission, client)
+        )
+        signals = self.pow.signals(client, author.reader, submission.email, html, screened)
+        return self.pow.difficulty(signals)
+
+    def challenge_for(self, client: Client, reader_id: Any) -> int:
+        """The difficulty a comment from this reader would need before its text is known
+        (no links, no screening signal); 0 when none."""
+        if self.pow.mode == "off":
+            return 0
+        reader = self._voter(client, reader_id).reader
+        return self.pow.difficulty(self.pow.signals(client, reader))
 
     def _replay(self, earlier: Comment, uri: str, text: str) -> Created:
         """The first result for a retried request; a key reused for another one is refused."""

@@ -54,6 +54,7 @@ class Keys:
     moderation_link: bytes
     unsubscribe: bytes
     admin_session: bytes
+    challenge: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
@@ -66,4 +67,5 @@ class Keys:
             moderation_link=derive(secret, "commentd/moderation-link/v1"),
             unsubscribe=derive(secret, "commentd/unsubscribe/v1"),
             admin_session=derive(secret, "commentd/admin-session/v1"),
+            challenge=derive(secret, "commentd/challenge/v1"),
         )

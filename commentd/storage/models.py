@@ -113,6 +113,8 @@ class Comment(BaseModel):
             (("thread", "status", "created"), False),
             (("email",), False),
             (("thread", "text_hash"), False),
+            (("reader",), False),  # a reader's approved history, for proof of work
+            (("remote_addr", "created"), False),  # a network's bursts and history
         )
 
 
