@@ -11,11 +11,13 @@ import threading
 from typing import Any
 
 import altcha as independent
+import jsonschema_rs
 import pytest
 
 from commentd.services import altcha, metrics
 from commentd.services.keys import Keys
 from commentd.storage.models import utcnow
+from tests.test_docs_api import OPENAPI
 
 SECRET = "s" * 40  # tests/conftest.py's security.secret
 KEY = Keys.from_secret(SECRET).challenge
@@ -87,7 +89,14 @@ def refusal(res) -> dict[str, Any]:
     assert error["code"] == "challenge_required"
     assert error["field"] == "altcha"
     assert set(error["challenge"]) == {"algorithm", "challenge", "maxnumber", "salt", "signature"}
+    documented(res.json, "Error")
     return error
+
+
+def documented(body: Any, schema: str) -> None:
+    """``body`` is what commentd/openapi.json says ``schema`` is."""
+    spec = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    jsonschema_rs.validate({**spec, "$ref": f"#/components/schemas/{schema}"}, body)
 
 
 def test_a_challenge_from_the_api_solved_by_altcha_posts_a_comment(site):
@@ -97,6 +106,7 @@ def test_a_challenge_from_the_api_solved_by_altcha_posts_a_comment(site):
     assert res.status == 200
     assert res.header("Cache-Control") == "no-store"
     assert res.json["required"] is True
+    documented(res.json, "Challenge")
     challenge = res.json["challenge"]
     assert challenge["algorithm"] == "SHA-256"
     assert challenge["maxnumber"] == EASY * 2  # always: the new network is one signal
