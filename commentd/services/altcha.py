@@ -7,10 +7,11 @@ browser tries numbers until one hashes to the challenge, and sends back the base
 ``{algorithm, challenge, number, salt, signature}``. Finding the number takes ``maxnumber / 2``
 hashes on average; checking it takes one hash and one HMAC.
 
-The salt is ``<24 hex digits>?expires=<unix seconds>&maxnumber=<maxnumber>&`` (ALTCHA's own
-form: its parameters after ``?``, a closing ``&`` against parameter splicing). It is hashed
-into the signed challenge, so its expiry and difficulty cannot be changed without redoing the
-work and forging the signature.
+The salt is ``<random hex>?expires=<unix seconds>&maxnumber=<maxnumber>&`` (ALTCHA's own
+form: its parameters after ``?``, a closing ``&`` against parameter splicing), 64 characters
+long: one whole SHA-256 block, which a solver hashes once, so each try costs one block more
+(commentd/static/js/pow.js). It is hashed into the signed challenge, so its expiry and
+difficulty cannot be changed without redoing the work and forging the signature.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from dataclasses import dataclass
 
 ALGORITHM = "SHA-256"
 MAX_PAYLOAD = 1024  # characters of base64: a genuine solution has about 300
-SALT_PATTERN = re.compile(r"[0-9a-f]{24}\?expires=([0-9]{1,12})&maxnumber=([0-9]{1,9})&")
+SALT_LENGTH = 64
+SALT_PATTERN = re.compile(r"[0-9a-f]{16,40}\?expires=([0-9]{1,12})&maxnumber=([0-9]{1,9})&")
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -85,7 +87,8 @@ def _sign(key: bytes, challenge: str) -> str:
 def issue(key: bytes, max_number: int, expires: dt.datetime) -> Challenge:
     """A fresh challenge of difficulty ``max_number`` that may be solved until ``expires``."""
     stamp = _unix(expires)
-    salt = f"{secrets.token_hex(12)}?expires={stamp}&maxnumber={max_number}&"
+    params = f"?expires={stamp}&maxnumber={max_number}&"
+    salt = secrets.token_hex(20)[: max(16, SALT_LENGTH - len(params))] + params
     challenge = _hash(salt, secrets.randbelow(max_number + 1))
     return Challenge(challenge, salt, _sign(key, challenge), max_number, stamp)
 
