@@ -750,7 +750,7 @@ SETTINGS: tuple[Setting, ...] = (
         "spam",
         "pow_max_number",
         INT,
-        "100000",
+        "500000",
         "The difficulty of a challenge with one signal (or none, in always mode): the "
         "largest number the browser may have to try; it tries half of it on average.",
         minimum=1000,
