@@ -11,7 +11,7 @@ from peewee import IntegrityError, fn
 
 from commentd.config import Config
 from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
-from commentd.services import audit, metrics, tokens, validation
+from commentd.services import altcha, audit, metrics, tokens, validation
 from commentd.services.clients import Client, reader_voter
 from commentd.services.events import Events, NoEvents
 from commentd.services.guard import RateLimiter
@@ -212,6 +212,7 @@ class CommentService:
                 field="notify",
             )
         title = validation.title(data.get("title"))
+        solution = _solution(data.get("altcha"))
         parent_id = validation.identifier(data.get("parent"), "parent")
         author = self._voter(client, data.get("voter"))
         idem = self._idempotency_hash(idempotency_key, author)
@@ -238,7 +239,7 @@ class CommentService:
         )
         traps = _traps(data)
         required = self._work_required(submission, html, client, traps, author)
-        proof = self.pow.check(data.get("altcha"), required) if required and can_prove else None
+        proof = self.pow.check(solution, required) if required and can_prove else None
         status = self.screener.screen(submission, html, client, traps)
         if required and not can_prove and status == Status.APPROVED:
             status = Status.PENDING  # proof of work would have been asked: a moderator decides
@@ -557,6 +558,20 @@ class CommentService:
 
 def _already_reported() -> Conflict:
     return Conflict("You already reported this comment.", code="already_reported")
+
+
+def _solution(value: Any) -> str | None:
+    """The body's ``altcha`` member: checked for type and length whether or not a proof of work
+    is asked (what it proves is checked only when one is)."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError("altcha must be a string.", code="invalid_type", field="altcha")
+    if value is not None and len(value) > altcha.MAX_PAYLOAD:
+        raise ValidationError(
+            f"altcha must be at most {altcha.MAX_PAYLOAD} characters.",
+            code="too_long",
+            field="altcha",
+        )
+    return value
 
 
 def _traps(data: Mapping[str, Any]) -> Traps:

@@ -147,6 +147,9 @@ def test_a_refused_comment_does_not_spend_its_solution(site):
     s = site("always")
     solution = solve(s.challenge().json["challenge"])
     assert s.post(solution, text="").status == 400  # empty text: refused before any write
+    assert s.post(solve(s.challenge().json["challenge"]), text="Said once.").status == 201
+    # A double post is refused in the very transaction that would spend the solution.
+    assert s.post(solution, text="Said once.").status == 409
     assert s.post(solution).status == 201
 
 
@@ -171,8 +174,6 @@ def test_an_expired_solution_is_refused_with_a_fresh_challenge(site):
         pytest.param(lambda c: _edit(solve(c), algorithm="SHA-1"), id="algorithm"),
         pytest.param(lambda c: "not base64 at all!", id="garbage"),
         pytest.param(lambda c: base64.b64encode(b"[1, 2]").decode(), id="not-an-object"),
-        pytest.param(lambda c: 12345, id="a-number"),
-        pytest.param(lambda c: "QUJD" * 400, id="too-long"),
     ],
 )
 def test_a_forged_or_malformed_solution_is_refused(site, forge):
@@ -181,6 +182,17 @@ def test_a_forged_or_malformed_solution_is_refused(site, forge):
     error = refusal(s.post(forge(s.challenge().json["challenge"])))
     assert error["reason"] == "invalid"
     assert counted("invalid") == invalid + 1
+
+
+@pytest.mark.parametrize("mode", ["always", "off"])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [(12345, "invalid_type"), (["x"], "invalid_type"), ("QUJD" * 257, "too_long")],
+)
+def test_an_altcha_that_is_not_a_short_string_is_refused_as_input(site, mode, value, code):
+    res = site(mode).post(value)
+    assert res.status == 400
+    assert (res.json["error"]["code"], res.json["error"]["field"]) == (code, "altcha")
 
 
 def _later() -> dt.datetime:
