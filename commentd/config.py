@@ -484,7 +484,8 @@ SECTIONS: dict[str, str] = {
     "database": "Where comments are stored.",
     "comments": "Limits and rules for comments.",
     "moderation": "What waits for approval before readers see it.",
-    "spam": "The local spam filter, which learns from moderators' decisions.",
+    "spam": "The local spam filter, which learns from moderators' decisions, and proof of "
+    "work: when the embed must solve a challenge before a comment is taken.",
     "ratelimit": "How fast one client network may post, vote and report; answered with 429.",
     "cache": "HTTP caching of thread reads and counts.",
     "metrics": "The Prometheus endpoint /metrics and StatsD.",
@@ -771,6 +772,68 @@ SETTINGS: tuple[Setting, ...] = (
         "before its score counts (train it at once with commentd spam train).",
         minimum=1,
         maximum=100000,
+    ),
+    Setting(
+        "spam",
+        "proof_of_work",
+        STR,
+        "suspicious",
+        "When a new comment must carry a solved proof-of-work challenge (ALTCHA): off "
+        "(never), suspicious (only when a signal says so: links, a burst from one network, a "
+        "bot trap, a blocklist hold or a form sent too fast; a reader with an approved "
+        "comment never), always (every comment from the JSON API).",
+        choices=("off", "suspicious", "always"),
+        allow_empty=False,
+    ),
+    Setting(
+        "spam",
+        "pow_max_number",
+        INT,
+        "500000",
+        "The difficulty of a challenge with one signal (or none, in always mode): the "
+        "largest number the browser may have to try; it tries half of it on average.",
+        minimum=1000,
+        maximum=10_000_000,
+    ),
+    Setting(
+        "spam",
+        "pow_factor",
+        INT,
+        "4",
+        "Each further signal multiplies the difficulty by this (a new network counts as one "
+        "when another signal asks for a challenge); 1 keeps every challenge at "
+        "pow_max_number.",
+        minimum=1,
+        maximum=100,
+    ),
+    Setting(
+        "spam",
+        "pow_expiry",
+        DURATION,
+        "30m",
+        "How long a challenge may be solved and sent; a later one is answered with a fresh "
+        "challenge.",
+        minimum=60,
+        maximum=86400,
+    ),
+    Setting(
+        "spam",
+        "burst_comments",
+        INT,
+        "3",
+        "Comments from one client network (IPv4 /24, IPv6 /48) within burst_window that make "
+        "the next one a burst, a proof-of-work signal; 0 never counts bursts.",
+        minimum=0,
+        maximum=100_000,
+    ),
+    Setting(
+        "spam",
+        "burst_window",
+        DURATION,
+        "10m",
+        "The time burst_comments are counted over.",
+        minimum=1,
+        maximum=86400,
     ),
     Setting(
         "mail",
@@ -1132,12 +1195,19 @@ class ModerationConfig:
 
 @dataclass(frozen=True)
 class SpamConfig:
-    """``[spam]``; the filter's thresholds are scores from 0 to 100."""
+    """``[spam]``; the filter's thresholds are scores from 0 to 100, durations are in
+    seconds."""
 
     filter: bool
     filter_hold: int
     filter_spam: int
     filter_min_trained: int
+    proof_of_work: str
+    pow_max_number: int
+    pow_factor: int
+    pow_expiry: int
+    burst_comments: int
+    burst_window: int
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,24 @@ class Forbidden(CommentdError):
     code = "forbidden"
 
 
+class ChallengeRequired(Forbidden):
+    """A new comment needs a (harder) proof of work: the body carries a fresh ``challenge``
+    (ALTCHA JSON) and the ``reason`` the one sent, if any, was not enough: ``missing``,
+    ``invalid``, ``expired``, ``reused`` or ``too_easy``."""
+
+    code = "challenge_required"
+
+    def __init__(self, message: str, *, reason: str, challenge: dict) -> None:
+        super().__init__(message, field="altcha")
+        self.reason = reason
+        self.challenge = challenge
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["error"].update(reason=self.reason, challenge=self.challenge)
+        return body
+
+
 class NotFound(CommentdError):
     status = 404
     code = "not_found"

@@ -60,6 +60,7 @@ def make_config(database_url) -> Callable[..., Config]:
             "ratelimit.reports_per_hour": 0,
             # tests post the moment a form is shown: the bot timer is on where a test sets it
             "moderation.min_submit_time": 0,
+            "spam.proof_of_work": "off",  # tests/web/test_pow.py turns it on
         }
         values.update({key.replace("__", "."): value for key, value in overrides.items()})
         return load_config(None, environ={}, overrides=values)

@@ -10,13 +10,21 @@ from typing import Any
 from peewee import IntegrityError
 
 from commentd.config import Config
-from commentd.errors import CommentdError, Conflict, Forbidden, NotFound, ValidationError
-from commentd.services import audit, catches, metrics, tokens, validation
+from commentd.errors import (
+    ChallengeRequired,
+    CommentdError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ValidationError,
+)
+from commentd.services import altcha, audit, catches, metrics, tokens, validation
 from commentd.services import filter as spam_filter
 from commentd.services.clients import Client, reader_voter
 from commentd.services.events import Events, NoEvents
 from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, keyed_hash
+from commentd.services.pow import ProofOfWork
 from commentd.services.render import render
 from commentd.services.screening import Screener, Traps, record_catch
 from commentd.services.spam import Submission
@@ -106,6 +114,7 @@ class CommentService:
         self.clock = clock
         self.screener = screener or Screener(config, keys.form_stamp, clock=clock)
         self.events = events or NoEvents()
+        self.pow = ProofOfWork(config, keys.challenge, clock=clock)
 
     def _count(self, action: str, client: Client) -> None:
         if self.limiter is not None:
@@ -173,12 +182,18 @@ class CommentService:
         data: Mapping[str, Any],
         client: Client,
         idempotency_key: str | None = None,
+        can_prove: bool = True,
     ) -> Created:
-        """Validate and store a new comment; the thread is created on its first comment."""
+        """Validate and store a new comment; the thread is created on its first comment.
+
+        When proof of work is asked (``[spam]``), ``data["altcha"]`` must carry a solution,
+        else ``403 challenge_required``; a sender that cannot solve one (``can_prove`` false:
+        the form without JavaScript) is never refused for it, its comment is held instead.
+        """
         # Announced before the validation and rendering, so a batch about to commit waits
         # for this comment's write (see GroupCommit).
         with expected_write():
-            return self._create(uri, data, client, idempotency_key)
+            return self._create(uri, data, client, idempotency_key, can_prove)
 
     def _create(
         self,
@@ -186,6 +201,7 @@ class CommentService:
         data: Mapping[str, Any],
         client: Client,
         idempotency_key: str | None,
+        can_prove: bool,
     ) -> Created:
         settings = self.config.comments
         uri = validation.uri(uri)
@@ -207,6 +223,7 @@ class CommentService:
                     field=wish,
                 )
         title = validation.title(data.get("title"))
+        solution = _solution(data.get("altcha"))
         parent_id = validation.identifier(data.get("parent"), "parent")
         author = self._voter(client, data.get("voter"))
         idem = self._idempotency_hash(idempotency_key, author)
@@ -231,8 +248,18 @@ class CommentService:
             address=client.address,
             user_agent=client.user_agent,
         )
-        verdict = self.screener.screen(submission, html, client, _traps(data))
-        status = verdict.status
+        traps = _traps(data)
+        required = self._work_required(submission, html, client, traps, author)
+        try:
+            proof = self.pow.check(solution, required) if required and can_prove else None
+        except ChallengeRequired:
+            record_catch("proof_of_work")  # refused: nothing stored
+            raise
+        verdict = self.screener.screen(submission, html, client, traps)
+        status, signal = verdict.status, verdict.signal
+        if required and not can_prove and status == Status.APPROVED:
+            # Proof of work would have been asked (the no-JavaScript form): a moderator decides.
+            status, signal = Status.PENDING, "proof_of_work"
         voter = author.address
         # Built before the write lock is taken: inside it only what depends on the database.
         comment = Comment(
@@ -244,7 +271,7 @@ class CommentService:
             voter=voter,
             reader=author.reader,
             idempotency_key=idem,
-            caught_by=verdict.signal,
+            caught_by=signal,
             **fields,
         )
 
@@ -255,6 +282,8 @@ class CommentService:
             parent = self._parent(parent_id, thread) if parent_id is not None else None
             self._refuse_duplicate(thread, text, voter, email)
             comment.thread, comment.parent, comment.created = thread, parent, self.clock()
+            if proof is not None:
+                self.pow.spend(proof, required)
             writes.insert_comment(comment)
             if status == Status.APPROVED:
                 bump_version(thread.id)
@@ -263,6 +292,8 @@ class CommentService:
         try:
             batched_write(store)  # committed with other comments arriving at the same moment
         except IntegrityError:
+            if proof is not None and self.pow.was_spent(proof):  # spent at the same moment
+                raise self.pow.refuse("reused", required) from None
             earlier = Comment.get_or_none(Comment.idempotency_key == idem) if idem else None
             if earlier is None:
                 raise
@@ -271,10 +302,35 @@ class CommentService:
             if exc.code == DUPLICATE:
                 record_catch("duplicate")  # after the rollback: nothing of it was stored
             raise
+        if proof is not None:
+            self.pow.solved()
         metrics.COMMENTS_CREATED.inc({"status": Status(comment.status).value})
-        if verdict.signal is not None:
-            catches.counted(verdict.signal, "spam" if status == Status.SPAM else "hold")
+        if signal is not None:
+            catches.counted(signal, "spam" if status == Status.SPAM else "hold")
         return Created(comment, self.token_for(comment))
+
+    def _work_required(
+        self, submission: Submission, html: str, client: Client, traps: Traps, author: Voter
+    ) -> int:
+        """The proof of work this comment needs (a challenge's ``maxnumber``); 0 for none."""
+        if self.pow.mode == "off":
+            return 0
+        screener = self.screener
+        screened = (
+            screener.trap(traps) is not None
+            or screener.too_fast(traps)
+            or screener.blocklisted(submission, client)
+        )
+        signals = self.pow.signals(client, author.reader, submission.email, html, screened)
+        return self.pow.difficulty(signals)
+
+    def challenge_for(self, client: Client, reader_id: Any) -> int:
+        """The difficulty a comment from this reader would need before its text is known
+        (no links, no screening signal); 0 when none."""
+        if self.pow.mode == "off":
+            return 0
+        reader = self._voter(client, reader_id).reader
+        return self.pow.difficulty(self.pow.signals(client, reader))
 
     def _replay(self, earlier: Comment, uri: str, text: str) -> Created:
         """The first result for a retried request; a key reused for another one is refused."""
@@ -523,6 +579,20 @@ class CommentService:
 
 def _already_reported() -> Conflict:
     return Conflict("You already reported this comment.", code="already_reported")
+
+
+def _solution(value: Any) -> str | None:
+    """The body's ``altcha`` member: checked for type and length whether or not a proof of work
+    is asked (what it proves is checked only when one is)."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError("altcha must be a string.", code="invalid_type", field="altcha")
+    if value is not None and len(value) > altcha.MAX_PAYLOAD:
+        raise ValidationError(
+            f"altcha must be at most {altcha.MAX_PAYLOAD} characters.",
+            code="too_long",
+            field="altcha",
+        )
+    return value
 
 
 def _traps(data: Mapping[str, Any]) -> Traps:

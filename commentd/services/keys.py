@@ -55,6 +55,7 @@ class Keys:
     unsubscribe: bytes
     admin_session: bytes
     subscription: bytes
+    challenge: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
@@ -68,4 +69,5 @@ class Keys:
             unsubscribe=derive(secret, "commentd/unsubscribe/v1"),
             admin_session=derive(secret, "commentd/admin-session/v1"),
             subscription=derive(secret, "commentd/subscription/v1"),
+            challenge=derive(secret, "commentd/challenge/v1"),
         )

@@ -389,6 +389,13 @@ REPORTS = Counter(
     ("reason",),
     statsd="reports",
 )
+CHALLENGES = Counter(
+    "commentd_challenges_total",
+    "Proof-of-work challenges issued, and the solutions posted by result: solved, missing, "
+    "invalid, expired, reused or too_easy.",
+    ("result",),
+    statsd="challenges",
+)
 CACHE = Counter(
     "commentd_cache_total",
     "Thread reads and counts by how they were answered: hit, miss or not_modified.",

@@ -256,6 +256,8 @@ class Refusal(BaseModel):
 
 
 TOTALS_TOKEN = 0
+
+
 class Subscriber(BaseModel):
     """An address that asked for notifications, and whether it confirmed that it did.
 

@@ -151,6 +151,20 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
     def preview() -> dict[str, Any]:
         return {"html": services.comments.preview(inputs.json_object(environ(), limit))}
 
+    @app.get("/api/challenge")
+    def challenge() -> dict[str, Any]:
+        # Each answer is a fresh, single-use challenge: no cache may keep or share it.
+        bottle.response.set_header("Cache-Control", "no-store")
+        params = inputs.query(environ())
+        comments = services.comments
+        needed = comments.challenge_for(
+            inputs.client(environ(), services.addresses), inputs.one(params, "voter")
+        )
+        return {
+            "required": bool(needed),
+            "challenge": comments.pow.challenge(needed) if needed else None,
+        }
+
     @app.get("/api/config")
     def client_config() -> dict[str, Any]:
         bottle.response.set_header("Cache-Control", "no-store")
@@ -168,6 +182,7 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
             "moderation": list(config.moderation.mode),
             "form_stamp": services.comments.screener.form_stamp(),
             "min_submit_time": config.moderation.min_submit_time,
+            "proof_of_work": config.spam.proof_of_work,
             "notifications": config.mail.enabled and config.mail.reply_notifications,
             "thread_notifications": config.mail.enabled and config.mail.thread_notifications,
             "origin_allowed": services.origins.may_write(environ()),

@@ -101,7 +101,10 @@ def register(app: bottle.Bottle, services: Services, reads: caching.ReadCache) -
         values = form_values(inputs.form(environ, config.server.max_body_size))
         environ[FORM_KEY] = values
         created = services.comments.create(
-            values.get("uri"), submission(values), inputs.client(environ, services.addresses)
+            values.get("uri"),
+            submission(values),
+            inputs.client(environ, services.addresses),
+            can_prove=False,  # no script to solve a proof of work: held when one is asked
         )
         comment = created.comment
         if comment.status == Status.APPROVED:

@@ -43,6 +43,8 @@ SETTINGS = {
     "COMMENTD_RATELIMIT_VOTES_PER_MINUTE": "0",
     "COMMENTD_RATELIMIT_VOTES_PER_NETWORK": "0",
     "COMMENTD_RATELIMIT_REPORTS_PER_HOUR": "0",
+    # generated comments reach validation, not a proof of work (tests/web/test_pow.py)
+    "COMMENTD_SPAM_PROOF_OF_WORK": "off",
     # generated reports would otherwise hide comment 1 after the third: every later request
     # on it would be a 404
     "COMMENTD_MODERATION_REPORTS_TO_HIDE": "0",

@@ -186,6 +186,12 @@ FAMILIES = {
         "New comments stored, by the status they got.",
         {"commentd_comments_created_total": ("status",)},
     ),
+    "commentd_challenges": (
+        "counter",
+        "Proof-of-work challenges issued, and the solutions posted by result: solved, missing, "
+        "invalid, expired, reused or too_easy.",
+        {"commentd_challenges_total": ("result",)},
+    ),
     "commentd_filter_decisions": (
         "counter",
         "New comments the spam filter scored, by decision: pass, hold, spam, or silent (not "
@@ -259,8 +265,9 @@ FAMILIES = {
 }
 
 
-def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, config):
+def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, make_config):
     """The exposition after a request of every kind, read by prometheus-client's parser."""
+    config = make_config(spam__proof_of_work="suspicious")
     app = make_app(config)
 
     @app.get("/test-database-down")
@@ -270,11 +277,16 @@ def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, confi
     client = serve(app)
     assert client.thread("/pinned/").status == 200
     assert client.thread("/pinned/").status == 200  # from the response cache
-    cid = client.post_comment("/pinned/", text="counted").json["comment"]["id"]
+    linked = client.post_comment("/pinned/", text="see https://spam.example/ now")
+    assert linked.error_code == "challenge_required"  # links ask a new reader for proof of work
+    cid = client.post_comment("/pinned/", text="counted", voter="r" * 32).json["comment"]["id"]
+    # From a reader with an approved comment: no proof of work; the honeypot catches it.
+    bot = client.post_comment(
+        "/pinned/", text="a bot's", homepage="http://spam.example", voter="r" * 32
+    ).json
     Comment.update(voter="someone-else").execute()
     assert client.post(f"/api/comments/{cid}/vote", {"value": 1}).status == 200
     assert client.post(f"/api/comments/{cid}/report", {"reason": "spam"}).status == 202
-    bot = client.post_comment("/pinned/", text="a bot's", homepage="http://spam.example").json
     with connection():  # the honeypot caught it; a moderator's approval trains the filter
         ModerationService(config).approve([bot["comment"]["id"]], Actor("cli", "tester"))
     assert client.get("/test-database-down").status == 503

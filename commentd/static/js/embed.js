@@ -108,6 +108,17 @@ const translator = (S, lang) => {
   };
 };
 
+// Proof of work (docs/moderation.md): an ALTCHA challenge solved in a Web Worker made from pow.js,
+// fetched only once a challenge is handed out; the page's main thread never does the work.
+let powJs;
+const solve = c => (powJs ||= fetch(new URL("pow.js", JS), { credentials: "omit" }).then(r => r.text()))
+  .then(src => new Promise((ok, no) => {
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: "text/javascript" })));
+    w.onmessage = ({ data: { number } }) => (w.terminate(), ok(btoa(JSON.stringify({ algorithm: c.algorithm, challenge: c.challenge, number, salt: c.salt, signature: c.signature }))));
+    w.onerror = no;
+    w.postMessage(c);
+  }));
+
 async function counts() {
   const els = [...document.querySelectorAll("[data-commentd-count],a[href$='#commentd']")];
   if (!els.length) return;
@@ -149,7 +160,7 @@ function mount(el, o = {}) {
   // Intl objects are made now, while the network is busy: their first use is slow.
   const S = {}, t = translator(S, lang), rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
-  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, ro = false, tk = {}, vt = {}, cfg, cfgAt, mod, root, thread, more, live, heading, news;
+  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, ro = false, tk = {}, vt = {}, pw, cfg, cfgAt, mod, root, thread, more, live, heading, news;
   const names = new Map();
   const uid = () => `cd${no}-${++ids}`;
   const $ = id => sr.getElementById("c" + id);
@@ -385,9 +396,16 @@ function mount(el, o = {}) {
       // A form sent sooner than the server's minimum time would be held: wait the rest out.
       const wait = cfgAt + (cfg.min_submit_time + 1) * 1e3 - Date.now();
       if (cfg.form_stamp && cfg.min_submit_time && wait > 0) await new Promise(r => setTimeout(r, wait));
+      const send = () => api("comments?uri=" + encodeURIComponent(uri), { method: "POST", body, key: f.cdKey[1], signal });
       try {
-        const { comment: c, token, notifications: n } = await api("comments?uri=" + encodeURIComponent(uri), { method: "POST", body, key: f.cdKey[1], signal });
-        f.cdKey = null;
+        body.altcha = await pw;
+        // Asked for a (harder) proof of work: solve the challenge the answer carries, send again once.
+        const { comment: c, token, notifications: n } = await send().catch(async e => {
+          if (e.code !== "challenge_required" || !e.challenge) throw e;
+          body.altcha = await solve(e.challenge);
+          return send();
+        });
+        f.cdKey = pw = null; // the solution is spent
         save(K.tok, { ...tokens(), [c.id]: token });
         if (c.status === "pending") save(K.pend, { ...load(K.pend), [c.id]: uri });
         save(K.id, { author: body.author, email: body.email, website: body.website, notify, notify_thread });
@@ -744,6 +762,8 @@ function mount(el, o = {}) {
     if (x.getAttribute("aria-invalid")) x.form.querySelector(".cd-error").textContent = "";
     x.removeAttribute("aria-invalid");
     if (x.name === "text") count(x);
+    // The reader started writing: a challenge, if one is needed, is solved while they type.
+    if (!pw && /^(s|a)/.test(cfg.proof_of_work) && x.form.matches(".cd-composer")) pw = api("challenge?voter=" + me(), { signal }).then(r => r.challenge && solve(r.challenge)).catch(() => null);
     if (x.name === "email") for (const n of [x.form.elements.notify, x.form.elements.notify_thread]) if (n) {
       n.disabled = !x.value.trim();
       if (n.disabled) n.checked = false;
