@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from commentd.services import metrics, outbox
 from commentd.storage.database import DatabaseUnavailable, connection, write_transaction
 from commentd.storage.models import Comment
+from tests.web.test_pow import solve
 
 TOKEN = "t" * 24
 SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?[0-9.e+-]+|\+Inf|NaN)$")
@@ -179,6 +180,12 @@ FAMILIES = {
         "Thread reads and counts by how they were answered: hit, miss or not_modified.",
         {"commentd_cache_total": ("result",)},
     ),
+    "commentd_challenges": (
+        "counter",
+        "Proof-of-work challenges issued, and the solutions posted by result: solved, missing, "
+        "invalid, expired, reused or too_easy.",
+        {"commentd_challenges_total": ("result",)},
+    ),
     "commentd_comments_created": (
         "counter",
         "New comments stored, by the status they got.",
@@ -241,8 +248,13 @@ FAMILIES = {
 }
 
 
-def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, config):
+def challenge(client) -> dict:
+    return client.get("/api/challenge").json["challenge"]
+
+
+def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, make_config):
     """The exposition after a request of every kind, read by prometheus-client's parser."""
+    config = make_config(spam__proof_of_work="always", spam__pow_max_number=1000)
     app = make_app(config)
 
     @app.get("/test-database-down")
@@ -252,7 +264,9 @@ def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, confi
     client = serve(app)
     assert client.thread("/pinned/").status == 200
     assert client.thread("/pinned/").status == 200  # from the response cache
-    cid = client.post_comment("/pinned/", text="counted").json["comment"]["id"]
+    assert client.post_comment("/pinned/").error_code == "challenge_required"
+    cid = client.post_comment("/pinned/", text="counted", altcha=solve(challenge(client)))
+    cid = cid.json["comment"]["id"]
     Comment.update(voter="someone-else").execute()
     assert client.post(f"/api/comments/{cid}/vote", {"value": 1}).status == 200
     assert client.post(f"/api/comments/{cid}/report", {"reason": "spam"}).status == 202
