@@ -327,9 +327,9 @@ class CommentService:
     def challenge_for(self, client: Client, reader_id: Any) -> int:
         """The difficulty a comment from this reader would need before its text is known
         (no links, no screening signal); 0 when none."""
+        reader = self._voter(client, reader_id).reader  # checked in every mode (400)
         if self.pow.mode == "off":
             return 0
-        reader = self._voter(client, reader_id).reader
         return self.pow.difficulty(self.pow.signals(client, reader))
 
     def _replay(self, earlier: Comment, uri: str, text: str) -> Created:

@@ -195,6 +195,13 @@ def test_an_altcha_that_is_not_a_short_string_is_refused_as_input(site, mode, va
     assert (res.json["error"]["code"], res.json["error"]["field"]) == (code, "altcha")
 
 
+@pytest.mark.parametrize("mode", ["always", "suspicious", "off"])
+def test_a_challenge_for_a_reader_id_that_is_not_one_is_refused(site, mode):
+    res = site(mode).challenge(reader="not a reader id \u00d7")
+    assert res.status == 400
+    assert (res.json["error"]["code"], res.json["error"]["field"]) == ("invalid_value", "voter")
+
+
 def _later() -> dt.datetime:
     return utcnow() + dt.timedelta(minutes=5)
 
