@@ -107,6 +107,8 @@ class SwappableApp:
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[tuple[SwappableApp, int]]:
+    from waitress import wasyncore
+
     from commentd.web.server import make_server
 
     target = SwappableApp()
@@ -115,7 +117,11 @@ def live_server() -> Iterator[tuple[SwappableApp, int]]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield target, port
-    server.close()
+    server.task_dispatcher.shutdown()
+    # Closed from the loop's own thread, as tests/web/test_channel.py does: closing the sockets
+    # from here raced the loop's select() (EBADF in its thread, an error at the session's end).
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(10)
 
 
 @dataclasses.dataclass
