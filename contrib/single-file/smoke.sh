@@ -75,6 +75,10 @@ for candidate in $(seq 18300 18399); do
 done
 [[ -n $port ]] || fail "no free port in 18300-18399"
 BASE=http://127.0.0.1:$port
+# The comment below has a link, which asks a new reader for proof of work (solved by the
+# embed in a browser, not by curl): the smoke test checks the build, tests/web/test_pow.py and
+# tests/browser/test_embed_pow.py check proof of work.
+export COMMENTD_SPAM_PROOF_OF_WORK=off
 
 # serve_and_time: start `commentd serve` in the background, wait for GET /health; sets $server
 # and $answer_ms (start to first answer).
