@@ -190,7 +190,7 @@ def test_concurrent_training_counts_every_comment(world, database_url):
     """Atomic upserts: moderators deciding at the same moment lose no count (on PostgreSQL
     they run in parallel; on SQLite one after another)."""
     comments, moderation = world
-    held = [post(comments, f"shared words and number {n}").id for n in range(8)]
+    held = [post(comments, f"common words and number {n}").id for n in range(8)]
 
     def decide(n: int) -> None:
         with connection():
@@ -201,7 +201,7 @@ def test_concurrent_training_counts_every_comment(world, database_url):
 
     assert in_threads(decide, len(held)) == []
     assert totals() == (4, 4)
-    assert model("shared words")["shared"] == (4, 4)
+    assert model("common words")["common"] == (4, 4)
 
 
 def test_untraining_never_goes_below_zero(world):
