@@ -4,27 +4,17 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from commentd.storage.database import connection
 from commentd.storage.models import Comment, Status
 from tests.browser.conftest import english_count, no_page_errors, wait_thread
 from tests.browser.test_embed_compose import post_in
+from tests.browser.test_embed_traps import posted_bodies
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
 
 LINK = "More on this at https://example.com/more"
-
-
-def posts(context) -> list[dict]:
-    """The bodies of the new comments the browser sent, in order."""
-    return [
-        r.post_data_json
-        for r in context.requests
-        if r.method == "POST" and re.search(r"/api/comments\?", r.url)
-    ]
 
 
 def asked(context, path: str) -> int:
@@ -46,7 +36,7 @@ def test_always_a_comment_posts_with_its_work_done_while_the_reader_typed(site, 
     expect(mine).to_have_count(1)
     expect(page.locator("h2.cd-title")).to_have_text(english_count(1))
     expect(page.locator("form.cd-main .cd-error")).to_have_text("")
-    sent = posts(context)
+    sent = posted_bodies(context)
     assert len(sent) == 1  # solved before the first POST: no refusal, no retry
     assert sent[0]["altcha"]
     assert asked(context, "/api/challenge") == 1
@@ -64,7 +54,7 @@ def test_a_challenge_required_answer_is_solved_and_sent_again_by_itself(site, pa
     expect(mine).to_have_count(1)
     expect(mine.locator("a[href='https://example.com/more']")).to_have_count(1)
     expect(page.locator("form.cd-main .cd-error")).to_have_text("")
-    first, second = posts(context)
+    first, second = posted_bodies(context)
     assert not first.get("altcha")  # refused with 403 challenge_required
     assert second["altcha"]
     assert {k: v for k, v in first.items() if k != "altcha"} == {
@@ -76,8 +66,8 @@ def test_a_challenge_required_answer_is_solved_and_sent_again_by_itself(site, pa
     # The same reader, now with an approved comment, pays nothing for the next one.
     post_in(page, "And another link: https://example.com/again")
     expect(page.locator("article.cd-comment")).to_have_count(2)
-    assert not posts(context)[2].get("altcha")
-    assert len(posts(context)) == 3
+    assert not posted_bodies(context)[2].get("altcha")
+    assert len(posted_bodies(context)) == 3
     no_page_errors(page)
 
 
