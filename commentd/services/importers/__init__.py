@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
 
 from peewee import Case
 
@@ -27,19 +26,23 @@ from commentd.services import filter as spam_filter
 from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version
-from commentd.services.importers import disqus, isso, jsonl, wordpress
-from commentd.services.importers.htmltext import html_to_text, modern_tags, plain_to_html
-from commentd.services.importers.records import CommentRecord, Record, Skipped, ThreadRecord
+from commentd.services.importers.formats import FORMATS, Options, Source, detect
+from commentd.services.importers.htmltext import html_to_text, modern_tags
+from commentd.services.importers.records import (
+    CommentRecord,
+    Record,
+    Skipped,
+    ThreadRecord,
+    VoteRecord,
+)
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.render import render
 from commentd.storage import tallies
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
-FORMATS = ("disqus", "wordpress", "isso", "json")
 BATCH = 500
 RECENT = 50_000  # source comment ids remembered for linking replies
-SNIFF = 4096
 LEARNED = ("status", "text", "author", "website", "email")
 
 
@@ -61,53 +64,6 @@ class Summary:
     @property
     def skipped_total(self) -> int:
         return sum(self.skipped.values())
-
-
-def detect(path: Path) -> str:
-    """The format of the file at ``path``, from its first bytes."""
-    with open(path, "rb") as handle:
-        head = handle.read(SNIFF)
-    if head.startswith(isso.SQLITE_MAGIC):
-        return "isso"
-    text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
-    if text.startswith("{"):
-        return "json"
-    if text.startswith("<"):
-        if "<disqus" in text:
-            return "disqus"
-        if "<rss" in text and "wordpress.org/export" in text:
-            return "wordpress"
-    raise ValidationError(
-        f"Cannot tell the file's format; give it with --format ({', '.join(FORMATS)}).",
-        code="unknown_format",
-    )
-
-
-class CountingReader:
-    """A binary file that counts the bytes read from it (for a progress bar)."""
-
-    def __init__(self, handle: BinaryIO, progress: Callable[[int], None] | None):
-        self.handle = handle
-        self.progress = progress
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.handle.read(size)
-        if self.progress is not None and data:
-            self.progress(len(data))
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        data = self.handle.readline(size)
-        if self.progress is not None and data:
-            self.progress(len(data))
-        return data
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
 
 
 def _clip(value: str | None, limit: int) -> str | None:
@@ -236,21 +192,8 @@ class Importer:
         progress: Callable[[int], None] | None,
         keep_pings: bool,
     ) -> None:
-        format = summary.format
-        if format == "isso":
-            self._write(isso.read(path), summary, source="isso")
-            if progress is not None:
-                progress(path.stat().st_size)
-            return
-        with open(path, "rb") as handle:
-            reader = CountingReader(handle, progress)
-            if format == "disqus":
-                records: Iterator[Record] = disqus.read(reader)
-            elif format == "wordpress":
-                records = wordpress.read(reader, keep_pings=keep_pings)
-            else:
-                records = jsonl.read(reader)
-            self._write(records, summary, source=format)
+        records = FORMATS[summary.format].read(Source(path, progress), Options(keep_pings))
+        self._write(records, summary, source=summary.format)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -308,7 +251,7 @@ class Importer:
                     self._comment(record, summary, state, dry)
                 except CommentdError as exc:
                     summary.skipped[exc.message] += 1
-            elif isinstance(record, jsonl.VoteRecord):
+            elif isinstance(record, VoteRecord):
                 if not dry:
                     self._insert_pending(state, summary)
                 self._vote(record, summary, state, dry)
@@ -390,10 +333,7 @@ class Importer:
             text = record.markdown
             html = render(text)
         else:
-            body = record.html or ""
-            if state.source == "wordpress":
-                body = plain_to_html(body)
-            html = render(modern_tags(body), source="html")
+            html = render(modern_tags(record.html or ""), source="html")
             text = html_to_text(html)
         deleted = record.status == Status.DELETED
         if not deleted and not html:

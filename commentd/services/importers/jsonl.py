@@ -7,10 +7,8 @@ and a comment before its replies and votes. See docs/import.md.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from commentd.errors import ValidationError
 from commentd.services.importers.records import (
@@ -18,6 +16,7 @@ from commentd.services.importers.records import (
     Record,
     Skipped,
     ThreadRecord,
+    VoteRecord,
     parse_time,
 )
 from commentd.storage.models import Status
@@ -25,16 +24,6 @@ from commentd.storage.models import Status
 FORMAT = "commentd-export"
 VERSION = 1
 STATUSES = {status.value: status for status in Status}
-
-
-@dataclass(frozen=True)
-class VoteRecord:
-    """A vote, by its comment's id in the export."""
-
-    comment_key: str
-    voter: str
-    value: int
-    created: dt.datetime
 
 
 def _str(value: object) -> str | None:
@@ -45,7 +34,7 @@ def _int(value: object, default: int = 0) -> int:
     return value if type(value) is int else default
 
 
-def _record(item: dict, line: int) -> Record | VoteRecord | None:
+def _record(item: dict, line: int) -> Record | None:
     kind = item.get("type")
     if kind == "thread":
         if not isinstance(item.get("id"), int) or not _str(item.get("uri")):
@@ -97,7 +86,7 @@ def _record(item: dict, line: int) -> Record | VoteRecord | None:
     return Skipped(f"line {line}", f"unknown record type {kind!r}")
 
 
-def read(lines: Iterable[bytes]) -> Iterator[Record | VoteRecord]:
+def read(lines: Iterable[bytes]) -> Iterator[Record]:
     """The records of an export; a bad line is skipped with its reason, a bad header refused."""
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():

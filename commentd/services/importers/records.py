@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -50,7 +51,24 @@ class Skipped:
     reason: str
 
 
-Record = ThreadRecord | CommentRecord | Skipped
+@dataclass(frozen=True)
+class VoteRecord:
+    """A vote on the source's comment ``comment_key``. ``voter`` is stored as given (up to 64
+    characters): a reader of a peer's format passes ``voter_of(format, user id)``, never an
+    address or an email."""
+
+    comment_key: str
+    voter: str
+    value: int  # 1 or -1
+    created: dt.datetime
+
+
+Record = ThreadRecord | CommentRecord | VoteRecord | Skipped
+
+
+def voter_of(source: str, user: str) -> str:
+    """A stable voter id for a peer's user id: a hash, so no user id is kept verbatim."""
+    return hashlib.sha256(f"{source}\n{user}".encode()).hexdigest()[:32]
 
 
 def uri_of(link: str) -> str:

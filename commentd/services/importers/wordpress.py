@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 from xml.etree.ElementTree import Element
 
+from commentd.services.importers.htmltext import plain_to_html
 from commentd.services.importers.records import (
     CommentRecord,
     Record,
@@ -61,7 +62,7 @@ def _comment(element: Element, thread_key: str, keep_pings: bool) -> Record:
         parent_key=f"{thread_key}:{parent}" if parent not in ("", "0") else None,
         created=created,
         status=status,
-        html=_text(fields, "comment_content"),
+        html=plain_to_html(_text(fields, "comment_content")),
         author=_text(fields, "comment_author") or None,
         email=_text(fields, "comment_author_email") or None,
         website=_text(fields, "comment_author_url") or None,
