@@ -7,81 +7,99 @@ this text, so what readers see is the original formatting.
 
 from __future__ import annotations
 
+import html
 import re
-from html.parser import HTMLParser
 
 _INLINE = {"b": "**", "strong": "**", "i": "*", "em": "*", "code": "`", "del": "~~", "s": "~~"}
 _BLOCKS = {"p", "div", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"}
+# The sanitizer's output is regular: lowercase tags, attributes in double quotes, text escaped.
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+_TRAILING = re.compile(r"[ \t]+\n")
+_BLANKS = re.compile(r"\n{3,}")
 
 
-class _Converter(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.links: list[str | None] = []
-        self.quote = 0
-        self.pre = 0
-
-    def _newline(self, count: int = 1) -> None:
-        self.out.append("\n" * count + "> " * self.quote)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _INLINE and not self.pre:
-            self.out.append(_INLINE[tag])
-        elif tag == "a":
-            href = dict(attrs).get("href")
-            self.links.append(href if href and href.startswith(("http://", "https://")) else None)
-            if self.links[-1]:
-                self.out.append("[")
-        elif tag == "br":
-            self._newline()
-        elif tag == "li":
-            self._newline()
-            self.out.append("- ")
-        elif tag == "blockquote":
-            self.quote += 1
-            self._newline(2)
-        elif tag == "pre":
-            self.pre += 1
-            self._newline(2)
-            self.out.append("```")
-            self._newline()
-        elif tag in _BLOCKS:
-            self._newline(2)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _INLINE and not self.pre:
-            self.out.append(_INLINE[tag])
-        elif tag == "a" and self.links:
-            href = self.links.pop()
-            if href:
-                self.out.append(f"]({href})")
-        elif tag == "blockquote" and self.quote:
-            self.quote -= 1
-            self._newline(2)
-        elif tag == "pre" and self.pre:
-            self.pre -= 1
-            self._newline()
-            self.out.append("```")
-            self._newline(2)
-        elif tag in _BLOCKS:
-            self._newline(2)
-
-    def handle_data(self, data: str) -> None:
-        if not self.pre:
-            data = re.sub(r"\s+", " ", data)
-        self.out.append(data)
+def _collapse(data: str) -> str:
+    """Runs of whitespace as one space (``re.sub(r"\\s+", " ")``, several times faster)."""
+    words = data.split()
+    if not words:
+        return " "
+    return (
+        (" " if data[0].isspace() else "") + " ".join(words) + (" " if data[-1].isspace() else "")
+    )
 
 
-def html_to_text(html: str) -> str:
-    """Markdown-ish text for ``html``; blank lines between blocks, no trailing space."""
-    converter = _Converter()
-    converter.feed(html)
-    converter.close()
-    text = "".join(converter.out)
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip()
+def _href(attributes: str) -> str | None:
+    """A link's target when it is a web address, else None (the link becomes its text)."""
+    found = _HREF.search(attributes)
+    if found is None:
+        return None
+    href = html.unescape(next(group for group in found.groups() if group is not None))
+    return href if href.startswith(("http://", "https://")) else None
+
+
+def html_to_text(source: str) -> str:
+    """Markdown-ish text for sanitized HTML; blank lines between blocks, no trailing space."""
+    out: list[str] = []
+    links: list[str | None] = []
+    quote = pre = 0
+    position = 0
+
+    def newline(count: int = 1) -> None:
+        out.append("\n" * count + "> " * quote)
+
+    def text(data: str) -> None:
+        if data:
+            if "&" in data:
+                data = html.unescape(data)
+            out.append(data if pre else _collapse(data))
+
+    for tag in _TAG.finditer(source):
+        text(source[position : tag.start()])
+        position = tag.end()
+        closing, name = tag[1] == "/", tag[2].lower()
+        if name in _INLINE and not pre:
+            out.append(_INLINE[name])
+        elif name == "a":
+            if not closing:
+                links.append(_href(tag[3]))
+                if links[-1]:
+                    out.append("[")
+            elif links and (href := links.pop()):
+                out.append(f"]({href})")
+        elif closing:
+            if name == "blockquote" and quote:
+                quote -= 1
+                newline(2)
+            elif name == "pre" and pre:
+                pre -= 1
+                newline()
+                out.append("```")
+                newline(2)
+            elif name in _BLOCKS:
+                newline(2)
+        elif name == "br":
+            newline()
+        elif name == "li":
+            newline()
+            out.append("- ")
+        elif name == "blockquote":
+            quote += 1
+            newline(2)
+        elif name == "pre":
+            pre += 1
+            newline(2)
+            out.append("```")
+            newline()
+        elif name in _BLOCKS:
+            newline(2)
+    text(source[position:])
+    joined = "".join(out)
+    if " \n" in joined or "\t\n" in joined:
+        joined = _TRAILING.sub("\n", joined)
+    if "\n\n\n" in joined:
+        joined = _BLANKS.sub("\n\n", joined)
+    return joined.strip()
 
 
 def plain_to_html(text: str) -> str:
