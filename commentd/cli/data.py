@@ -75,6 +75,11 @@ def import_command(
             else ""
         )
     )
+    if summary.filter_untrained:
+        click.echo(
+            f"{summary.filter_untrained} more comments can teach the spam filter:"
+            " run `commentd spam train`"
+        )
     if summary.comments_hidden:
         click.echo(
             f"held {summary.comments_hidden} comments of threads the source had deleted"

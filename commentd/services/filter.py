@@ -27,10 +27,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from peewee import EXCLUDED, Case
+from peewee import Case
 
 from commentd.services import audit, metrics
 from commentd.services.audit import Actor
+from commentd.storage import writes
 from commentd.storage.database import database_proxy, is_sqlite, write_transaction
 from commentd.storage.models import TOTALS_TOKEN, Comment, FilterToken, Status
 
@@ -276,19 +277,9 @@ def score_text(
 
 def _add(deltas: dict[int, list[int]]) -> None:
     """Add ``[spam, ham]`` to each token's row, creating missing rows: atomic upserts."""
-    rows = [
-        {"token": token, "spam": spam, "ham": ham}
-        for token, (spam, ham) in sorted(deltas.items())
-        if spam or ham
-    ]
-    for start in range(0, len(rows), CHUNK):
-        FilterToken.insert_many(rows[start : start + CHUNK]).on_conflict(
-            conflict_target=[FilterToken.token],
-            update={
-                FilterToken.spam: FilterToken.spam + EXCLUDED.spam,
-                FilterToken.ham: FilterToken.ham + EXCLUDED.ham,
-            },
-        ).execute()
+    writes.add_token_counts(
+        [(token, spam, ham) for token, (spam, ham) in sorted(deltas.items()) if spam or ham]
+    )
 
 
 def _retract(tokens: Sequence[int], label: str) -> None:

@@ -350,6 +350,26 @@ def write_transaction() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def relaxed_durability() -> Iterator[None]:
+    """Commits in this block return without waiting for the disk (SQLite: ``synchronous =
+    NORMAL`` in WAL mode; PostgreSQL: ``synchronous_commit = off``). A power cut may undo the
+    last commits, never corrupt the database: for bulk work that can simply run again (an
+    idempotent import). Hold a ``connection()`` around it; it must not be in a transaction."""
+    db = database_proxy.obj
+    relaxed, strict = (
+        ("PRAGMA synchronous = NORMAL", f"PRAGMA synchronous = {SQLITE_PRAGMAS['synchronous']}")
+        if is_sqlite(db)
+        else ("SET synchronous_commit = off", "RESET synchronous_commit")
+    )
+    db.execute_sql(relaxed)
+    try:
+        yield
+    finally:
+        if not db.is_closed():
+            db.execute_sql(strict)
+
+
 def batched_write(work: Callable[[], T]) -> T:
     """Run ``work()`` in a write transaction and return its result: on SQLite committed
     together with other threads' writes waiting at the same moment (see ``GroupCommit``),

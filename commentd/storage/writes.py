@@ -16,9 +16,10 @@ from typing import Any
 from peewee import SQL, Field, Model, Query
 
 from commentd.storage.database import database_proxy, is_sqlite
-from commentd.storage.models import Comment, RateHit, Status, Thread, text_hash
+from commentd.storage.models import Comment, FilterToken, RateHit, Status, Thread, text_hash
 
 _CACHE = "_commentd_write_sql"
+TOKEN_ROWS = 300  # rows per upsert of filter tokens (3 parameters each)
 
 
 def _execute(name: Any, build: Callable[[], Query], params: Sequence[Any]) -> Any:
@@ -178,3 +179,68 @@ def hits_of(key: str, window: int) -> int:
 def forget_hits_before(now: int) -> None:
     """Delete every window of every key that is over at ``now``."""
     _execute("forget_hits", lambda: RateHit.delete().where(RateHit.expires < now), (now,))
+
+
+def insert_comments(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Insert imported comments in one statement; returns each row's new id by its
+    ``idempotency_key`` (which every row has). Columns a row leaves out get the field's
+    default, as ``Comment.insert`` gives them."""
+    if not rows:
+        return {}
+    fields = [field for field in Comment._meta.sorted_fields if field is not Comment.id]
+    defaults = [
+        (field.name, field.default() if callable(field.default) else field.default)
+        for field in fields
+        if field.name not in rows[0]
+    ]
+    params = []
+    for row in rows:
+        values = {**row, **{name: row.get(name, value) for name, value in defaults}}
+        params.extend(field.db_value(values[field.name]) for field in fields)
+    db = database_proxy.obj
+    columns = ", ".join(f'"{field.column_name}"' for field in fields)
+    group = "(" + ", ".join([db.param] * len(fields)) + ")"
+    sql = f'INSERT INTO "{Comment._meta.table_name}" ({columns}) VALUES ' + ", ".join(
+        [group] * len(rows)
+    )
+    if db.returning_clause:
+        cursor = db.execute_sql(sql + ' RETURNING "idempotency_key", "id"', params)
+        return dict(cursor.fetchall())
+    db.execute_sql(sql, params)
+    keys = [row["idempotency_key"] for row in rows]
+    query = Comment.select(Comment.idempotency_key, Comment.id)
+    return dict(query.where(Comment.idempotency_key.in_(keys)).tuples())
+
+
+def link_parents(links: dict[int, int]) -> None:
+    """Set the parent of each comment ``child: parent`` of ``links``, in one statement."""
+    if not links:
+        return
+    db = database_proxy.obj
+    cases = " ".join([f"WHEN {db.param} THEN {db.param}"] * len(links))
+    places = ", ".join([db.param] * len(links))
+    params: list[int] = [value for pair in links.items() for value in pair]
+    db.execute_sql(
+        f'UPDATE "comment" SET "parent_id" = CASE "id" {cases} END WHERE "id" IN ({places})',
+        [*params, *links],
+    )
+
+
+def add_token_counts(rows: Sequence[tuple[int, int, int]]) -> None:
+    """Add ``(token, spam, ham)`` to the spam filter's rows, creating missing ones: atomic
+    upserts, in statements of ``TOKEN_ROWS`` rows, in the order given (callers sort them, so
+    two writers lock rows in the same order)."""
+    db = database_proxy.obj
+    table = FilterToken._meta.table_name
+    for start in range(0, len(rows), TOKEN_ROWS):
+        chunk = rows[start : start + TOKEN_ROWS]
+        groups = ", ".join([f"({db.param}, {db.param}, {db.param})"] * len(chunk))
+        db.execute_sql(
+            f'INSERT INTO "{table}" ("token", "spam", "ham") VALUES {groups} '
+            'ON CONFLICT ("token") DO UPDATE SET "spam" = "'
+            + table
+            + '"."spam" + EXCLUDED."spam", "ham" = "'
+            + table
+            + '"."ham" + EXCLUDED."ham"',
+            [value for row in chunk for value in row],
+        )

@@ -106,3 +106,25 @@ def test_import_trains_the_filter_with_the_sources_spam_flags(shell):
         assert {c.filter_label for c in pending} == {None}
     again = run("spam", "train")
     assert again.stdout.startswith("learned from 0 spam and 0 approved comments")
+
+
+def test_an_import_teaches_the_filter_up_to_its_limit_and_says_how_to_teach_the_rest(
+    shell, monkeypatch
+):
+    """Learning costs more than the rest of an import: one import teaches at most
+    ``TRAINING_LIMIT`` comments of each class, and `spam train` teaches the others later."""
+    from commentd.services import importers
+
+    monkeypatch.setattr(importers, "TRAINING_LIMIT", 2)
+    _, run = shell
+    result = run("import", FIXTURES / "disqus.xml")
+    assert "; the spam filter learned from 3" in result.stdout  # 1 spam and 2 of the 4 approved
+    assert "2 more comments can teach the spam filter: run `commentd spam train`" in (
+        result.stdout
+    )
+    with connection():
+        assert spam_filter.model_size()[:2] == (1, 2)
+    later = run("spam", "train")
+    assert later.stdout.startswith("learned from 0 spam and 2 approved comments")
+    with connection():
+        assert spam_filter.model_size()[:2] == (1, 4)

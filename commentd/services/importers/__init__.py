@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from peewee import Case
 
 from commentd.config import Config
 from commentd.errors import CommentdError, ValidationError
@@ -37,13 +36,17 @@ from commentd.services.importers.records import (
 )
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.render import render
-from commentd.storage import tallies
-from commentd.storage.database import write_transaction
+from commentd.storage import tallies, writes
+from commentd.storage.database import relaxed_durability, write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
-BATCH = 500
+BATCH = 2_000
 RECENT = 50_000  # source comment ids remembered for linking replies
+CACHED = 65_536  # authors, emails and websites remembered checked (commenters come back)
 LEARNED = ("status", "text", "author", "website", "email")
+# Comments of each class (spam, ham) one import teaches the filter: enough for a working
+# model; learning costs more than the rest of the import, so the rest can learn later.
+TRAINING_LIMIT = 2_000
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Summary:
     votes_imported: int = 0
     comments_hidden: int = 0  # of comments_imported: held because their thread was deleted
     filter_trained: int = 0
+    filter_untrained: int = 0  # spam and approved comments past the import's TRAINING_LIMIT
     skipped: collections.Counter = field(default_factory=collections.Counter)
 
     @property
@@ -66,6 +70,7 @@ class Summary:
         return sum(self.skipped.values())
 
 
+@functools.lru_cache(maxsize=CACHED)
 def _clip(value: str | None, limit: int) -> str | None:
     if not value:
         return None
@@ -73,6 +78,7 @@ def _clip(value: str | None, limit: int) -> str | None:
     return value[:limit] or None
 
 
+@functools.lru_cache(maxsize=CACHED)
 def _website(value: str | None) -> str | None:
     try:
         return validation.website(value) if value else None
@@ -80,11 +86,15 @@ def _website(value: str | None) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=CACHED)
 def _email(value: str | None) -> str | None:
     try:
         return validation.email(value, required=False) if value else None
     except CommentdError:
         return None
+
+
+_network = functools.lru_cache(maxsize=CACHED)(anonymize_ip)
 
 
 @dataclass
@@ -103,6 +113,8 @@ class _ImportState:
     touched: set[int] = field(default_factory=set)
     existing: set[str] = field(default_factory=set)
     pending: list[tuple[dict, str, str | None]] = field(default_factory=list)
+    trained: collections.Counter = field(default_factory=collections.Counter)  # by label
+    keys: dict[str, str] = field(default_factory=dict)  # the batch's import keys by source key
 
     def remember(self, key: str, comment_id: int, thread_id: int) -> None:
         self.recent[key] = (comment_id, thread_id)
@@ -177,7 +189,8 @@ class Importer:
             )
         summary = Summary(format, dry_run)
         try:
-            self._read(path, summary, progress, keep_pings)
+            with relaxed_durability():
+                self._read(path, summary, progress, keep_pings)
         except CommentdError as exc:
             if summary.comments_imported or summary.threads_created:
                 _audit(actor, path, summary, exc.message)
@@ -231,10 +244,12 @@ class Importer:
                 bump_version(thread_id)
 
     def _batch(self, batch: list[Record], summary: Summary, state: _ImportState, dry: bool):
-        wanted = [self._key(state.source, r.key) for r in batch if isinstance(r, CommentRecord)]
+        state.keys = {
+            r.key: self._key(state.source, r.key) for r in batch if isinstance(r, CommentRecord)
+        }
         existing = set(
             Comment.select(Comment.idempotency_key)
-            .where(Comment.idempotency_key.in_(wanted))
+            .where(Comment.idempotency_key.in_(list(state.keys.values())))
             .tuples()
             .iterator()
         )
@@ -263,24 +278,12 @@ class Importer:
         if not state.pending:
             return
         rows = [row for row, _, _ in state.pending]
-        Comment.insert_many(rows).execute()
-        keys = [row["idempotency_key"] for row in rows]
-        ids = dict(
-            Comment.select(Comment.idempotency_key, Comment.id)
-            .where(Comment.idempotency_key.in_(keys))
-            .tuples()
-        )
+        ids = writes.insert_comments(rows)
         links: dict[int, int] = {}
         for row, source_key, _ in state.pending:
             state.remember(source_key, ids[row["idempotency_key"]], row["thread"])
             state.touched.add(row["thread"])
-        summary.filter_trained += spam_filter.learn_many(
-            [
-                Comment(id=ids[row["idempotency_key"]], **{name: row[name] for name in LEARNED})
-                for row in rows
-                if row["status"] in spam_filter.LABEL_OF_STATUS
-            ]
-        )
+        summary.filter_trained += self._train(rows, ids, state, summary)
         for row, _, parent_key in state.pending:
             if parent_key is None:
                 continue
@@ -290,11 +293,26 @@ class Importer:
                 state.orphans.append((comment_id, row["thread"], parent_key))
             elif parent[0] != comment_id and parent[1] == row["thread"]:
                 links[comment_id] = parent[0]
-        if links:
-            Comment.update(parent=Case(Comment.id, list(links.items()))).where(
-                Comment.id.in_(list(links))
-            ).execute()
+        writes.link_parents(links)
         state.pending.clear()
+
+    def _train(
+        self, rows: list[dict], ids: dict[str, int], state: _ImportState, summary: Summary
+    ) -> int:
+        """Teach the spam filter with the batch's spam and approved comments, up to
+        ``TRAINING_LIMIT`` of each class in one import (the rest: ``commentd spam train``)."""
+        chosen = []
+        for row in rows:
+            label = spam_filter.LABEL_OF_STATUS.get(row["status"])
+            if label is None:
+                continue
+            if state.trained[label] >= TRAINING_LIMIT:
+                summary.filter_untrained += 1
+                continue
+            state.trained[label] += 1
+            fields = {name: row[name] for name in LEARNED}
+            chosen.append(Comment(id=ids[row["idempotency_key"]], **fields))
+        return spam_filter.learn_many(chosen)
 
     def _thread(self, record: ThreadRecord, summary: Summary, threads, dry: bool) -> None:
         try:
@@ -325,7 +343,7 @@ class Importer:
         if thread_id is None:
             summary.skipped["comment of an unknown or skipped thread"] += 1
             return
-        key = self._key(state.source, record.key)
+        key = state.keys[record.key]
         if key in state.existing:
             summary.comments_existing += 1
             return
@@ -360,7 +378,7 @@ class Importer:
             "status": record.status,
             "likes": max(0, record.likes),
             "dislikes": max(0, record.dislikes),
-            "remote_addr": anonymize_ip(record.remote_addr) if record.remote_addr else None,
+            "remote_addr": _network(record.remote_addr) if record.remote_addr else None,
             "notify": record.notify and not deleted,
             "notify_thread": bool(record.extra.get("notify_thread")) and not deleted,
             "pinned": bool(record.extra.get("pinned")) and record.status == Status.APPROVED,
