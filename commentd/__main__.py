@@ -2,4 +2,5 @@
 
 from commentd.cli import main
 
-main()
+if __name__ == "__main__":  # not in a process multiprocessing starts
+    main()

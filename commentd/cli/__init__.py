@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import secrets
 from pathlib import Path
 
@@ -204,4 +205,5 @@ _register_groups()
 
 def main() -> None:
     """Entry point of the ``commentd`` console script."""
+    multiprocessing.freeze_support()  # a single-file build starting an import's reader process
     cli(prog_name="commentd")

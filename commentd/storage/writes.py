@@ -244,3 +244,17 @@ def add_token_counts(rows: Sequence[tuple[int, int, int]]) -> None:
             + '"."ham" + EXCLUDED."ham"',
             [value for row in chunk for value in row],
         )
+
+
+def existing_import_keys(keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` are already some comment's ``idempotency_key``."""
+    if not keys:
+        return set()
+    db = database_proxy.obj
+    places = ", ".join([db.param] * len(keys))
+    cursor = db.execute_sql(
+        f'SELECT "idempotency_key" FROM "{Comment._meta.table_name}" '
+        f'WHERE "idempotency_key" IN ({places})',
+        list(keys),
+    )
+    return {key for (key,) in cursor.fetchall()}

@@ -119,9 +119,7 @@ def test_an_import_teaches_the_filter_up_to_its_limit_and_says_how_to_teach_the_
     _, run = shell
     result = run("import", FIXTURES / "disqus.xml")
     assert "; the spam filter learned from 3" in result.stdout  # 1 spam and 2 of the 4 approved
-    assert "2 more comments can teach the spam filter: run `commentd spam train`" in (
-        result.stdout
-    )
+    assert "2 more comments can teach the spam filter: run `commentd spam train`" in (result.stdout)
     with connection():
         assert spam_filter.model_size()[:2] == (1, 2)
     later = run("spam", "train")

@@ -25,8 +25,8 @@ from commentd.services import filter as spam_filter
 from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
 from commentd.services.comments import bump_version
+from commentd.services.importers import bodies, pipeline
 from commentd.services.importers.formats import FORMATS, Options, Source, detect
-from commentd.services.importers.htmltext import html_to_text, modern_tags
 from commentd.services.importers.records import (
     CommentRecord,
     Record,
@@ -35,7 +35,6 @@ from commentd.services.importers.records import (
     VoteRecord,
 )
 from commentd.services.keys import Keys, keyed_hash
-from commentd.services.render import render
 from commentd.storage import tallies, writes
 from commentd.storage.database import relaxed_durability, write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
@@ -159,10 +158,19 @@ def _audit(actor: Actor, path: Path, summary: Summary, error: str | None = None)
 class Importer:
     """Writes one file's records into the database."""
 
-    def __init__(self, config: Config, keys: Keys, clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(
+        self,
+        config: Config,
+        keys: Keys,
+        clock: Callable[[], dt.datetime] = utcnow,
+        parallel: bool | None = None,
+    ):
+        """``parallel``: read the file in a second process (``pipeline.py``); None decides by
+        the file's size and the machine's cores."""
         self.config = config
         self.keys = keys
         self.clock = clock
+        self.parallel = parallel
 
     def run(
         self,
@@ -205,7 +213,11 @@ class Importer:
         progress: Callable[[int], None] | None,
         keep_pings: bool,
     ) -> None:
-        records = FORMATS[summary.format].read(Source(path, progress), Options(keep_pings))
+        options = Options(keep_pings)
+        if self.parallel if self.parallel is not None else pipeline.worth_it(path):
+            records = pipeline.records(summary.format, path, options, progress)
+        else:
+            records = FORMATS[summary.format].read(Source(path, progress), options)
         self._write(records, summary, source=summary.format)
 
     # -- writing ------------------------------------------------------------------------
@@ -247,13 +259,7 @@ class Importer:
         state.keys = {
             r.key: self._key(state.source, r.key) for r in batch if isinstance(r, CommentRecord)
         }
-        existing = set(
-            Comment.select(Comment.idempotency_key)
-            .where(Comment.idempotency_key.in_(list(state.keys.values())))
-            .tuples()
-            .iterator()
-        )
-        state.existing = {key for (key,) in existing}
+        state.existing = writes.existing_import_keys(list(state.keys.values()))
         for record in batch:
             if isinstance(record, Skipped):
                 summary.skipped[record.reason] += 1
@@ -347,12 +353,7 @@ class Importer:
         if key in state.existing:
             summary.comments_existing += 1
             return
-        if record.markdown is not None:
-            text = record.markdown
-            html = render(text)
-        else:
-            html = render(modern_tags(record.html or ""), source="html")
-            text = html_to_text(html)
+        html, text = bodies.rendered(record)
         deleted = record.status == Status.DELETED
         if not deleted and not html:
             summary.skipped["empty comment"] += 1

@@ -41,6 +41,7 @@ class CommentRecord:
     dislikes: int = 0
     notify: bool = False
     extra: dict = field(default_factory=dict)
+    prepared: tuple[str, str] | None = None  # (html, text) as stored, when already rendered
 
 
 @dataclass(frozen=True)
