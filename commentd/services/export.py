@@ -65,6 +65,7 @@ def lines(counts: ExportCounts | None = None) -> Iterator[str]:
                 "email": comment.email,
                 "website": comment.website,
                 "text": comment.text,
+                "html": comment.html,
                 "created": _time(comment.created),
                 "modified": _time(comment.modified),
                 "likes": comment.likes,

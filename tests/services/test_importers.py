@@ -375,3 +375,28 @@ def test_replies_find_parents_that_memory_has_let_go_of(site, monkeypatch):
     importer.run(FIXTURES / "disqus.xml")
     ann, owner, bob = by_author("Ann Onymous"), by_author("Blog Owner"), by_author("Bob")
     assert (owner.parent_id, bob.parent_id) == (ann.id, owner.id)
+
+
+def test_a_json_export_keeps_its_html_sanitized_again_or_renders_the_text(site, tmp_path):
+    _, importer = site
+    export = tmp_path / "site.jsonl"
+    rows = [
+        {"format": "commentd-export", "version": 1},
+        {"type": "thread", "id": 1, "uri": "/j/"},
+        {
+            "type": "comment",
+            "id": 1,
+            "thread": 1,
+            "status": "approved",
+            "text": "*kept*",
+            "html": '<p><em>kept</em><script>alert(1)</script><a href="javascript:x">x</a></p>',
+        },
+        {"type": "comment", "id": 2, "thread": 1, "status": "approved", "text": "*rendered*"},
+    ]
+    export.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    importer.run(export)
+    html = {c.text: c.html for c in Comment.select()}
+    assert html == {
+        "*kept*": '<p><em>kept</em><a rel="nofollow ugc noopener">x</a></p>',
+        "*rendered*": "<p><em>rendered</em></p>\n",
+    }

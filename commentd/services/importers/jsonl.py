@@ -60,6 +60,7 @@ def _record(item: dict, line: int) -> Record | None:
             created=parse_time(_str(item.get("created"))),
             status=status,
             markdown=item["text"],
+            html=_str(item.get("html")),
             author=_str(item.get("author")),
             email=_str(item.get("email")),
             website=_str(item.get("website")),
