@@ -38,6 +38,7 @@ SQLITE_PRAGMAS = {
     "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
     "cache_size": -16_000,  # KiB, per connection
 }
+BULK_CACHE_KIB = 128_000  # the page cache of a connection doing bulk work (an import)
 
 
 def sqlite_path(url: str) -> str:
@@ -353,21 +354,27 @@ def write_transaction() -> Iterator[None]:
 @contextmanager
 def relaxed_durability() -> Iterator[None]:
     """Commits in this block return without waiting for the disk (SQLite: ``synchronous =
-    NORMAL`` in WAL mode; PostgreSQL: ``synchronous_commit = off``). A power cut may undo the
-    last commits, never corrupt the database: for bulk work that can simply run again (an
-    idempotent import). Hold a ``connection()`` around it; it must not be in a transaction."""
+    NORMAL`` in WAL mode, and a larger page cache; PostgreSQL: ``synchronous_commit = off``).
+    A power cut may undo the last commits, never corrupt the database: for bulk work that can
+    simply run again (an idempotent import). Hold a ``connection()`` around it, outside any
+    transaction."""
     db = database_proxy.obj
-    relaxed, strict = (
-        ("PRAGMA synchronous = NORMAL", f"PRAGMA synchronous = {SQLITE_PRAGMAS['synchronous']}")
-        if is_sqlite(db)
-        else ("SET synchronous_commit = off", "RESET synchronous_commit")
-    )
-    db.execute_sql(relaxed)
+    if is_sqlite(db):
+        relaxed = ["PRAGMA synchronous = NORMAL", f"PRAGMA cache_size = {-BULK_CACHE_KIB}"]
+        strict = [
+            f"PRAGMA synchronous = {SQLITE_PRAGMAS['synchronous']}",
+            f"PRAGMA cache_size = {SQLITE_PRAGMAS['cache_size']}",
+        ]
+    else:
+        relaxed, strict = ["SET synchronous_commit = off"], ["RESET synchronous_commit"]
+    for statement in relaxed:
+        db.execute_sql(statement)
     try:
         yield
     finally:
         if not db.is_closed():
-            db.execute_sql(strict)
+            for statement in strict:
+                db.execute_sql(statement)
 
 
 def batched_write(work: Callable[[], T]) -> T:

@@ -19,6 +19,8 @@ from commentd.storage.database import database_proxy, is_sqlite
 from commentd.storage.models import Comment, FilterToken, RateHit, Status, Thread, text_hash
 
 _CACHE = "_commentd_write_sql"
+MAX_PARAMETERS = 32_000  # per statement: SQLite allows 32,766
+LINKS = 200  # replies linked per UPDATE
 TOKEN_ROWS = 300  # rows per upsert of filter tokens (3 parameters each)
 
 
@@ -181,13 +183,32 @@ def forget_hits_before(now: int) -> None:
     _execute("forget_hits", lambda: RateHit.delete().where(RateHit.expires < now), (now,))
 
 
-def insert_comments(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Insert imported comments in one statement; returns each row's new id by its
-    ``idempotency_key`` (which every row has). Columns a row leaves out get the field's
+def allocate_comment_ids(count: int) -> list[int]:
+    """``count`` new comment ids, in increasing order, for rows inserted with them later in
+    this write transaction: on SQLite the ones it would pick itself (the transaction holds
+    the write lock), on PostgreSQL the id sequence's next values."""
+    if count <= 0:
+        return []
+    db = database_proxy.obj
+    table = Comment._meta.table_name
+    if is_sqlite(db):
+        last = db.execute_sql(f'SELECT max("id") FROM "{table}"').fetchone()[0] or 0
+        return list(range(last + 1, last + 1 + count))
+    cursor = db.execute_sql(
+        f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+        f"FROM generate_series(1, {db.param})",
+        [count],
+    )
+    return sorted(value for (value,) in cursor.fetchall())
+
+
+def insert_comments(rows: Sequence[dict[str, Any]]) -> None:
+    """Insert imported comments, each with its ``id`` (``allocate_comment_ids``), in as few
+    statements as SQLite's parameter limit allows. Columns a row leaves out get the field's
     default, as ``Comment.insert`` gives them."""
     if not rows:
-        return {}
-    fields = [field for field in Comment._meta.sorted_fields if field is not Comment.id]
+        return
+    fields = list(Comment._meta.sorted_fields)
     defaults = [
         (field.name, field.default() if callable(field.default) else field.default)
         for field in fields
@@ -200,16 +221,13 @@ def insert_comments(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     db = database_proxy.obj
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
     group = "(" + ", ".join([db.param] * len(fields)) + ")"
-    sql = f'INSERT INTO "{Comment._meta.table_name}" ({columns}) VALUES ' + ", ".join(
-        [group] * len(rows)
-    )
-    if db.returning_clause:
-        cursor = db.execute_sql(sql + ' RETURNING "idempotency_key", "id"', params)
-        return dict(cursor.fetchall())
-    db.execute_sql(sql, params)
-    keys = [row["idempotency_key"] for row in rows]
-    query = Comment.select(Comment.idempotency_key, Comment.id)
-    return dict(query.where(Comment.idempotency_key.in_(keys)).tuples())
+    step = MAX_PARAMETERS // len(fields)
+    for start in range(0, len(rows), step):
+        count = min(step, len(rows) - start)
+        sql = f'INSERT INTO "{Comment._meta.table_name}" ({columns}) VALUES ' + ", ".join(
+            [group] * count
+        )
+        db.execute_sql(sql, params[start * len(fields) : (start + count) * len(fields)])
 
 
 def link_parents(links: dict[int, int]) -> None:
@@ -217,13 +235,15 @@ def link_parents(links: dict[int, int]) -> None:
     if not links:
         return
     db = database_proxy.obj
-    cases = " ".join([f"WHEN {db.param} THEN {db.param}"] * len(links))
-    places = ", ".join([db.param] * len(links))
-    params: list[int] = [value for pair in links.items() for value in pair]
-    db.execute_sql(
-        f'UPDATE "comment" SET "parent_id" = CASE "id" {cases} END WHERE "id" IN ({places})',
-        [*params, *links],
-    )
+    pairs = list(links.items())
+    for start in range(0, len(pairs), LINKS):  # a CASE is searched in order: keep it short
+        chunk = pairs[start : start + LINKS]
+        cases = " ".join([f"WHEN {db.param} THEN {db.param}"] * len(chunk))
+        places = ", ".join([db.param] * len(chunk))
+        db.execute_sql(
+            f'UPDATE "comment" SET "parent_id" = CASE "id" {cases} END WHERE "id" IN ({places})',
+            [*(value for pair in chunk for value in pair), *(child for child, _ in chunk)],
+        )
 
 
 def add_token_counts(rows: Sequence[tuple[int, int, int]]) -> None:
@@ -251,10 +271,14 @@ def existing_import_keys(keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
     db = database_proxy.obj
-    places = ", ".join([db.param] * len(keys))
-    cursor = db.execute_sql(
-        f'SELECT "idempotency_key" FROM "{Comment._meta.table_name}" '
-        f'WHERE "idempotency_key" IN ({places})',
-        list(keys),
-    )
-    return {key for (key,) in cursor.fetchall()}
+    found: set[str] = set()
+    for start in range(0, len(keys), MAX_PARAMETERS):
+        chunk = list(keys[start : start + MAX_PARAMETERS])
+        places = ", ".join([db.param] * len(chunk))
+        cursor = db.execute_sql(
+            f'SELECT "idempotency_key" FROM "{Comment._meta.table_name}" '
+            f'WHERE "idempotency_key" IN ({places})',
+            chunk,
+        )
+        found.update(key for (key,) in cursor.fetchall())
+    return found

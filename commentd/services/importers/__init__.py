@@ -39,7 +39,7 @@ from commentd.storage import tallies, writes
 from commentd.storage.database import relaxed_durability, write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
-BATCH = 2_000
+BATCH = 10_000
 RECENT = 50_000  # source comment ids remembered for linking replies
 CACHED = 65_536  # authors, emails and websites remembered checked (commenters come back)
 LEARNED = ("status", "text", "author", "website", "email")
@@ -280,31 +280,36 @@ class Importer:
             self._insert_pending(state, summary)
 
     def _insert_pending(self, state: _ImportState, summary: Summary) -> None:
-        """Write the batch's comments in one statement, then link replies to their parents."""
+        """Write the batch's comments with ids given in file order, each reply with its
+        parent when that came first (the usual order); others are linked afterwards."""
         if not state.pending:
             return
         rows = [row for row, _, _ in state.pending]
-        ids = writes.insert_comments(rows)
-        links: dict[int, int] = {}
-        for row, source_key, _ in state.pending:
-            state.remember(source_key, ids[row["idempotency_key"]], row["thread"])
+        for row, (_, source_key, _), new_id in zip(
+            rows, state.pending, writes.allocate_comment_ids(len(rows)), strict=True
+        ):
+            row["id"] = new_id
+            state.remember(source_key, new_id, row["thread"])
             state.touched.add(row["thread"])
-        summary.filter_trained += self._train(rows, ids, state, summary)
+        links: dict[int, int] = {}
         for row, _, parent_key in state.pending:
             if parent_key is None:
                 continue
-            comment_id = ids[row["idempotency_key"]]
             parent = state.find(self, parent_key)
             if parent is None:
-                state.orphans.append((comment_id, row["thread"], parent_key))
-            elif parent[0] != comment_id and parent[1] == row["thread"]:
-                links[comment_id] = parent[0]
+                state.orphans.append((row["id"], row["thread"], parent_key))
+            elif parent[1] != row["thread"] or parent[0] == row["id"]:
+                continue
+            elif parent[0] < row["id"]:
+                row["parent"] = parent[0]  # inserted before it, or in the same statement
+            else:
+                links[row["id"]] = parent[0]  # later in this batch
+        writes.insert_comments(rows)
         writes.link_parents(links)
+        summary.filter_trained += self._train(rows, state, summary)
         state.pending.clear()
 
-    def _train(
-        self, rows: list[dict], ids: dict[str, int], state: _ImportState, summary: Summary
-    ) -> int:
+    def _train(self, rows: list[dict], state: _ImportState, summary: Summary) -> int:
         """Teach the spam filter with the batch's spam and approved comments, up to
         ``TRAINING_LIMIT`` of each class in one import (the rest: ``commentd spam train``)."""
         chosen = []
@@ -317,7 +322,7 @@ class Importer:
                 continue
             state.trained[label] += 1
             fields = {name: row[name] for name in LEARNED}
-            chosen.append(Comment(id=ids[row["idempotency_key"]], **fields))
+            chosen.append(Comment(id=row["id"], **fields))
         return spam_filter.learn_many(chosen)
 
     def _thread(self, record: ThreadRecord, summary: Summary, threads, dry: bool) -> None:
