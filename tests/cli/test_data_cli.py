@@ -140,6 +140,37 @@ def test_import_a_gzip_remark42_backup(shell, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "summary", "skipped"),
+    [
+        (
+            "commento",
+            "imported 7 comments in 2 new threads (commento); already there: 0 comments,"
+            " 0 threads; the spam filter learned from 5",
+            ["unknown state 'weird'", "comment without a commentHex or a page path"],
+        ),
+        (
+            "comentario",
+            "imported 6 comments in 2 new threads (comentario); already there: 0 comments,"
+            " 0 threads; the spam filter learned from 4",
+            ["page without an id or a path", "comment without an id or a known page"],
+        ),
+    ],
+)
+def test_import_commento_and_comentario_exports(shell, tmp_path, name, summary, skipped):
+    _, run = shell
+    path = tmp_path / f"{name}.json.gz"
+    path.write_bytes(gzip.compress((FIXTURES / f"{name}.json").read_bytes()))
+    result = run("import", path)
+    assert result.stdout.splitlines() == [
+        summary,
+        "skipped 2:",
+        *(f"        1  {reason}" for reason in skipped),
+    ]
+    again = run("import", path, "--format", name).stdout.splitlines()[0]
+    assert again.startswith(f"imported 0 comments in 0 new threads ({name})")
+
+
 def test_import_refuses_missing_unknown_and_hostile_files(shell, tmp_path):
     _, run = shell
     missing = run("import", tmp_path / "missing.xml", ok=False)

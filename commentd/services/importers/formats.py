@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from commentd.errors import ValidationError
-from commentd.services.importers import disqus, isso, jsonl, remark42, wordpress
+from commentd.services.importers import commento, disqus, isso, jsonl, remark42, wordpress
 from commentd.services.importers.records import Record
 
 SNIFF = 4096
@@ -112,6 +112,14 @@ def _wordpress(source: Source, options: Options) -> Iterator[Record]:
         yield from wordpress.read(stream, keep_pings=options.keep_pings)
 
 
+def _commento(version: int) -> Format:
+    return Format(
+        commento.NAMES[version],
+        lambda source, options: commento.read(source, version),
+        lambda head: commento.sniff(text_head(head), version),
+    )
+
+
 def text_head(head: bytes) -> str:
     """The first bytes as text, without a byte order mark or leading whitespace."""
     return head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
@@ -137,10 +145,12 @@ FORMATS: dict[str, Format] = {
         Format("isso", _isso, lambda head: head.startswith(isso.SQLITE_MAGIC)),
         Format("json", _streamed(jsonl.read), lambda head: text_head(head).startswith("{")),
         Format("remark42", _streamed(remark42.read), lambda head: remark42.sniff(text_head(head))),
+        _commento(1),
+        _commento(3),
     )
 }
 # Sniffed in this order: the most specific first (commentd's own JSON claims any object).
-SNIFF_ORDER = ("isso", "disqus", "wordpress", "remark42", "json")
+SNIFF_ORDER = ("isso", "disqus", "wordpress", "remark42", "commento", "comentario", "json")
 
 
 def detect(path: Path) -> str:
