@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sqlite3
@@ -117,6 +118,57 @@ def test_import_wordpress_pingbacks_skipped_or_kept(shell):
         "imported 7 comments in 2 new threads (wordpress); already there: 0 comments, 0 threads"
         "; the spam filter learned from 5"
     ]
+
+
+def test_import_a_gzip_remark42_backup(shell, tmp_path):
+    client, run = shell
+    path = tmp_path / "userbackup-blog-20240101.gz"
+    path.write_bytes(gzip.compress((FIXTURES / "remark42.jsonl").read_bytes()))
+    result = run("import", path)
+    assert result.stdout.splitlines() == [
+        "imported 5 comments in 2 new threads (remark42); already there: 0 comments, 0 threads"
+        "; 4 votes; the spam filter learned from 4",
+        "skipped 3:",
+        "        1  empty comment",
+        "        1  not valid JSON",
+        "        1  comment without an id or a page url",
+    ]
+    shown = client.thread("/2021/05/hello-remark/").json["comments"]
+    assert [(c["author"], c["likes"], c["dislikes"]) for c in shown] == [("Ann Remark", 2, 1)]
+    assert run("import", path, "--format", "remark42").stdout.splitlines()[0] == (
+        "imported 0 comments in 0 new threads (remark42); already there: 5 comments, 2 threads"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "summary", "skipped"),
+    [
+        (
+            "commento",
+            "imported 7 comments in 2 new threads (commento); already there: 0 comments,"
+            " 0 threads; the spam filter learned from 5",
+            ["unknown state 'weird'", "comment without a commentHex or a page path"],
+        ),
+        (
+            "comentario",
+            "imported 6 comments in 2 new threads (comentario); already there: 0 comments,"
+            " 0 threads; the spam filter learned from 4",
+            ["page without an id or a path", "comment without an id or a known page"],
+        ),
+    ],
+)
+def test_import_commento_and_comentario_exports(shell, tmp_path, name, summary, skipped):
+    _, run = shell
+    path = tmp_path / f"{name}.json.gz"
+    path.write_bytes(gzip.compress((FIXTURES / f"{name}.json").read_bytes()))
+    result = run("import", path)
+    assert result.stdout.splitlines() == [
+        summary,
+        "skipped 2:",
+        *(f"        1  {reason}" for reason in skipped),
+    ]
+    again = run("import", path, "--format", name).stdout.splitlines()[0]
+    assert again.startswith(f"imported 0 comments in 0 new threads ({name})")
 
 
 def test_import_refuses_missing_unknown_and_hostile_files(shell, tmp_path):

@@ -85,20 +85,38 @@ def test_broken_documents_are_refused_with_a_stable_code(chunk, text):
     assert caught.value.message.startswith("The file is not valid JSON")
 
 
+def window_sizes(monkeypatch) -> list[int]:
+    """The reader's window size after each chunk read, as reading goes on."""
+    sizes: list[int] = []
+    original = jsonstream._Cursor.more
+
+    def more(self):
+        result = original(self)
+        sizes.append(len(self.text))
+        return result
+
+    monkeypatch.setattr(jsonstream._Cursor, "more", more)
+    return sizes
+
+
 def test_memory_holds_one_item_not_the_file(monkeypatch):
     """The window never grows past a chunk plus the item being read."""
     monkeypatch.setattr(jsonstream, "CHUNK", 1024)
     body = "x" * 500
     text = b"[" + b",".join(json.dumps({"n": i, "t": body}).encode() for i in range(5000)) + b"]"
-    cursor_sizes = []
-    original = jsonstream._Cursor.more
-
-    def more(self):
-        result = original(self)
-        cursor_sizes.append(len(self.text))
-        return result
-
-    monkeypatch.setattr(jsonstream._Cursor, "more", more)
+    cursor_sizes = window_sizes(monkeypatch)
     assert sum(1 for _ in jsonstream.items(io.BytesIO(text))) == 5000
+    assert len(text) > 2_000_000
+    assert max(cursor_sizes) < 3 * 1024
+
+
+def test_memory_holds_one_item_of_the_arrays_walked_past(monkeypatch):
+    """The arrays before the wanted one are read item by item too."""
+    monkeypatch.setattr(jsonstream, "CHUNK", 1024)
+    body = "x" * 500
+    skipped = b",".join(json.dumps({"n": i, "t": [body]}).encode() for i in range(5000))
+    text = b'{"comments": [' + skipped + b'], "commenters": [{"id": 1}]}'
+    cursor_sizes = window_sizes(monkeypatch)
+    assert list(jsonstream.items(io.BytesIO(text), "commenters")) == [{"id": 1}]
     assert len(text) > 2_000_000
     assert max(cursor_sizes) < 3 * 1024

@@ -8,16 +8,19 @@ Adding a format is one module and one line in ``FORMATS``.
 from __future__ import annotations
 
 import contextlib
+import gzip
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from commentd.errors import ValidationError
-from commentd.services.importers import disqus, isso, jsonl, wordpress
+from commentd.services.importers import commento, disqus, isso, jsonl, remark42, wordpress
 from commentd.services.importers.records import Record
 
 SNIFF = 4096
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,29 @@ class CountingReader:
 
 class Source:
     """The file being imported. A reader may open it more than once (a first pass for the
-    commenters, say); only the pass opened with ``counted=True`` moves the progress bar."""
+    commenters, say); only the pass opened with ``counted=True`` moves the progress bar.
+    A gzip-compressed file (Remark42's backups, Commento's and Comentario's exports) is read
+    decompressed, streamed; the progress bar counts the compressed bytes."""
 
     def __init__(self, path: Path, progress: Callable[[int], None] | None = None):
         self.path = path
         self.progress = progress
 
     @contextlib.contextmanager
-    def open(self, counted: bool = True) -> Iterator[CountingReader]:
+    def open(self, counted: bool = True) -> Iterator[BinaryIO]:
         with open(self.path, "rb") as handle:
-            yield CountingReader(handle, self.progress if counted else None)
+            compressed = handle.read(2) == GZIP_MAGIC
+            handle.seek(0)
+            reader = CountingReader(handle, self.progress if counted else None)
+            if not compressed:
+                yield reader  # type: ignore[misc]
+                return
+            try:
+                yield gzip.GzipFile(fileobj=reader, mode="rb")  # type: ignore[arg-type]
+            except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+                raise ValidationError(
+                    f"The file is not valid gzip: {exc}.", code="invalid_file"
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -96,6 +112,14 @@ def _wordpress(source: Source, options: Options) -> Iterator[Record]:
         yield from wordpress.read(stream, keep_pings=options.keep_pings)
 
 
+def _commento(version: int) -> Format:
+    return Format(
+        commento.NAMES[version],
+        lambda source, options: commento.read(source, version),
+        lambda head: commento.sniff(text_head(head), version),
+    )
+
+
 def text_head(head: bytes) -> str:
     """The first bytes as text, without a byte order mark or leading whitespace."""
     return head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
@@ -120,16 +144,24 @@ FORMATS: dict[str, Format] = {
         ),
         Format("isso", _isso, lambda head: head.startswith(isso.SQLITE_MAGIC)),
         Format("json", _streamed(jsonl.read), lambda head: text_head(head).startswith("{")),
+        Format("remark42", _streamed(remark42.read), lambda head: remark42.sniff(text_head(head))),
+        _commento(1),
+        _commento(3),
     )
 }
 # Sniffed in this order: the most specific first (commentd's own JSON claims any object).
-SNIFF_ORDER = ("isso", "disqus", "wordpress", "json")
+SNIFF_ORDER = ("isso", "disqus", "wordpress", "remark42", "commento", "comentario", "json")
 
 
 def detect(path: Path) -> str:
     """The format of the file at ``path``, from its first bytes."""
     with open(path, "rb") as handle:
         head = handle.read(SNIFF)
+    if head.startswith(GZIP_MAGIC):
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head, SNIFF)
+        except zlib.error:
+            head = b""
     for name in SNIFF_ORDER:
         if FORMATS[name].sniff(head):
             return name

@@ -145,11 +145,13 @@ def _members(cursor: _Cursor) -> Iterator[str]:
 
 
 def _skip(cursor: _Cursor) -> None:
-    """Step over one value without holding more than one of its items."""
+    """Step over one value without holding more than one of its items. An array's items
+    are decoded whole, as ``items`` hands them out: the C decoder is several times faster
+    than walking each item's members here."""
     first = cursor.peek()
     if first == "[":
         for _ in _elements(cursor):
-            _skip(cursor)
+            cursor.value()
     elif first == "{":
         for _ in _members(cursor):
             _skip(cursor)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -74,6 +75,23 @@ def voter_of(source: str, user: str) -> str:
     return hashlib.sha256(f"{source}\n{user}".encode()).hexdigest()[:32]
 
 
+def address_of(value: object) -> str | None:
+    """``value`` when it is an IP address; None for anything else (a peer's hash of one)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def counts_of_score(score: object) -> tuple[int, int]:
+    """(likes, dislikes) for a peer that keeps only a net score: a positive score as likes,
+    a negative one as dislikes."""
+    net = score if type(score) is int else 0
+    return max(net, 0), max(-net, 0)
+
+
 def uri_of(link: str) -> str:
     """The thread uri (path, with its query) of a page's full URL or path."""
     parts = urlsplit(link.strip())
@@ -82,13 +100,16 @@ def uri_of(link: str) -> str:
 
 
 def parse_time(text: str | None) -> dt.datetime | None:
-    """An ISO 8601 or ``YYYY-MM-DD HH:MM:SS`` time as naive UTC; None when unreadable."""
+    """An ISO 8601 or ``YYYY-MM-DD HH:MM:SS`` time as naive UTC; None when unreadable or
+    Go's zero time (``0001-01-01T00:00:00Z``, which Go programs write for "no time")."""
     if not text:
         return None
     text = text.strip().replace("Z", "+00:00")
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
+        return None
+    if moment.year == 1:
         return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
