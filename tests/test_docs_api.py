@@ -35,6 +35,7 @@ HTML_TAGS = {"admin", "links", "html"}
 NOT_HTTP_CODES = {
     "config_error",
     "unknown_format",
+    "import_failed",
     "invalid_file",
     "invalid_xml",
     "unsafe_xml",

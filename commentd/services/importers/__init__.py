@@ -1,4 +1,4 @@
-"""Importing comments from Disqus, WordPress, Isso and commentd's own export.
+"""Importing comments from Disqus, WordPress, Isso, Remark42, Commento, Comentario and commentd.
 
 Each format's reader yields source-neutral records (``records.py``); ``Importer`` writes them.
 Writing is idempotent (every comment remembers a keyed hash of its source and source id, in the
