@@ -10,6 +10,7 @@ import click
 
 from commentd.cli.common import CONFIG_OPTION, actor, open_site_for
 from commentd.errors import CommentdError
+from commentd.services import export_xml
 from commentd.services.backup import backup as backup_database
 from commentd.services.export import ExportCounts, lines
 from commentd.services.importers import FORMATS, Importer
@@ -97,11 +98,12 @@ def import_command(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("jsonl", *THREAD_FORMATS)),
+    type=click.Choice(("jsonl", *export_xml.FORMATS, *THREAD_FORMATS)),
     default="jsonl",
     show_default=True,
-    help="jsonl: everything, to FILE or standard output; html and json-threads: one file per "
-    "thread in --out, for static sites.",
+    help="jsonl: everything, to FILE or standard output; wxr (WordPress) and disqus: the "
+    "threads and comments other engines import, to FILE or standard output; html and "
+    "json-threads: one file per thread in --out, for static sites.",
 )
 @click.option(
     "--out",
@@ -112,37 +114,42 @@ def import_command(
 def export_command(
     file: Path | None, config_path: str | None, fmt: str, out: Path | None, lang: str
 ) -> None:
-    """Write everything (threads, comments, votes, settings; no secrets) as JSON Lines, or
-    each thread as a file for a static site (only the threads changed since the last run).
+    """Write everything (threads, comments, votes, settings; no secrets) as JSON Lines, the
+    threads and comments as WordPress WXR or Disqus XML, or each thread as a file for a static
+    site (only the threads changed since the last run).
 
-    Without FILE, the JSON Lines export goes to standard output.
+    Without FILE, jsonl, wxr and disqus go to standard output.
     """
-    if fmt != "jsonl":
+    if fmt in THREAD_FORMATS:
         if out is None or file is not None:
             raise click.UsageError(f"--format {fmt} writes to a folder: give --out DIR, no FILE.")
         _export_threads(config_path, fmt, out, lang)
         return
     if out is not None:
         raise click.UsageError("--out is for --format html or json-threads.")
-    open_site_for(config_path)
+    site = open_site_for(config_path)
     counts = ExportCounts()
     with connection():
+        try:
+            pieces = (
+                lines(counts) if fmt == "jsonl" else export_xml.FORMATS[fmt](site.config, counts)
+            )
+        except CommentdError as exc:
+            raise click.ClickException(exc.message) from exc
         if file is None:
-            for line in lines(counts):
-                click.echo(line, nl=False)
+            for piece in pieces:
+                click.echo(piece, nl=False)
         else:
             partial = file.with_name(file.name + ".partial")
             try:
                 with open(partial, "w", encoding="utf-8") as handle:
-                    handle.writelines(lines(counts))
+                    handle.writelines(pieces)
                 partial.replace(file)
             except OSError as exc:
                 partial.unlink(missing_ok=True)
                 raise click.ClickException(f"cannot write {file}: {exc.strerror}.") from exc
-    click.echo(
-        f"exported {counts.threads} threads, {counts.comments} comments, {counts.votes} votes",
-        err=True,
-    )
+    votes = f", {counts.votes} votes" if fmt == "jsonl" else ""
+    click.echo(f"exported {counts.threads} threads, {counts.comments} comments{votes}", err=True)
 
 
 def _export_threads(config_path: str | None, fmt: str, out: Path, lang: str) -> None:

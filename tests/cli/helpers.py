@@ -7,6 +7,7 @@ import re
 
 from commentd.storage.database import connection
 from commentd.storage.models import Comment
+from tests.conftest import POSTGRES_URL, reset_postgres
 
 
 def failed(result, message: str, code: int = 1) -> None:
@@ -31,3 +32,14 @@ def age(comment_id: int, days: int) -> None:
 def table_rows(lines: list[str]) -> list[list[str]]:
     """A table's rows (the lines after its header), split into cells."""
     return [re.split(r"\s{2,}", line) for line in lines[1:] if line.strip()]
+
+
+def use_fresh_database(tmp_path, monkeypatch) -> str:
+    """Point the CLI at a new, empty database (PostgreSQL's emptied, when the tests use it)."""
+    if POSTGRES_URL:
+        reset_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    monkeypatch.setenv("COMMENTD_DATABASE_URL", url)
+    return url

@@ -16,8 +16,8 @@ import pytest
 from commentd.services.backup import PG_HINT
 from commentd.storage.database import connection
 from commentd.storage.models import Comment, Thread
-from tests.cli.helpers import failed
-from tests.conftest import POSTGRES_URL, reset_postgres
+from tests.cli.helpers import failed, use_fresh_database
+from tests.conftest import POSTGRES_URL
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
 DISQUS = FIXTURES / "disqus.xml"
@@ -217,12 +217,7 @@ def test_export_then_import_into_a_fresh_database_round_trips(
     assert not path.with_name("site.jsonl.partial").exists()
     failed(run("export", tmp_path / "no" / "such" / "dir.jsonl", ok=False), "cannot write")
 
-    if POSTGRES_URL:
-        reset_postgres(POSTGRES_URL)
-        fresh_url = POSTGRES_URL
-    else:
-        fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    monkeypatch.setenv("COMMENTD_DATABASE_URL", fresh_url)
+    fresh_url = use_fresh_database(tmp_path, monkeypatch)
     imported = run("import", path)
     assert imported.stdout.splitlines() == [
         "imported 3 comments in 2 new threads (json); already there: 0 comments, 0 threads"

@@ -178,6 +178,38 @@ class TestWordPress:
         assert by_author("Dana").created == dt.datetime(2020, 2, 3, 10, 0)
         assert [n[0][0] for n in shown(config, "/2020/01/first-post/")] == ["Carla"]
 
+    def test_blocks_and_code_keep_their_layout_as_wordpress_shows_them(self, site, tmp_path):
+        _, importer = site
+        contents = {
+            "Quoting": "Quote:\n<blockquote>They said so.</blockquote>\n\nMy reply\nline two",
+            "Lister": "<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n\nAfter the list.",
+            "Coder": "Look: <pre><code>a = 1\n\nb = 2\n</code></pre>",
+        }
+        comments = "".join(
+            f"<wp:comment><wp:comment_id>{n}</wp:comment_id>"
+            f"<wp:comment_author>{author}</wp:comment_author>"
+            f"<wp:comment_date_gmt>2020-01-02 11:00:00</wp:comment_date_gmt>"
+            f"<wp:comment_content><![CDATA[{text}]]></wp:comment_content>"
+            f"<wp:comment_approved>1</wp:comment_approved></wp:comment>"
+            for n, (author, text) in enumerate(contents.items(), start=1)
+        )
+        path = tmp_path / "blocks.xml"
+        path.write_text(
+            '<?xml version="1.0"?><rss version="2.0" '
+            'xmlns:wp="http://wordpress.org/export/1.2/"><channel><item>'
+            "<title>Blocks</title><link>https://wp.example.com/blocks/</link>"
+            f"<wp:post_id>1</wp:post_id>{comments}</item></channel></rss>"
+        )
+        assert importer.run(path).comments_imported == 3
+        assert by_author("Quoting").html == (
+            "<p>Quote:</p>\n<blockquote>\n<p>They said so.</p>\n</blockquote>\n"
+            "<p>My reply<br>\nline two</p>\n"
+        )
+        assert by_author("Lister").html == (
+            "<ul>\n<li>one</li>\n<li>two</li>\n</ul>\n<p>After the list.</p>\n"
+        )
+        assert by_author("Coder").html == "<p>Look:</p>\n<pre><code>a = 1\n\nb = 2\n</code></pre>\n"
+
     def test_pingbacks_can_be_kept(self, site):
         _, importer = site
         summary = importer.run(FIXTURES / "wordpress.xml", keep_pings=True)

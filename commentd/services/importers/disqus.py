@@ -1,6 +1,8 @@
 """Disqus's XML export: ``<thread>`` records, then ``<post>`` records that point at them.
 
-Format: https://help.disqus.com/en/articles/1717164-comments-export
+Format: https://help.disqus.com/en/articles/1717164-comments-export. Disqus's export has no
+held state; ``<isApproved>false</isApproved>`` (the Disqus API's post field, which
+``commentd export --format disqus`` writes) makes a post pending.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def _post(element) -> Record:
         status = Status.DELETED
     elif _flag(element, "isSpam"):
         status = Status.SPAM
+    elif child_text(element, NS + "isApproved").lower() == "false":
+        status = Status.PENDING
     else:
         status = Status.APPROVED
     author = element.find(NS + "author")

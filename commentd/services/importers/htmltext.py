@@ -102,13 +102,35 @@ def html_to_text(source: str) -> str:
     return joined.strip()
 
 
+_BLOCK = re.compile(r"</?(ul|ol|li|blockquote|hr|h[1-6]|table)\b", re.IGNORECASE)
+# the tags a block starts or ends at, wherever they are in a line (list items stay together)
+_BLOCK_TAG = re.compile(r"\s*(</?(?:ul|ol|blockquote|hr|h[1-6]|table)\b[^>]*>)\s*", re.IGNORECASE)
+_PRE = re.compile(r"<pre\b.*?</pre>", re.IGNORECASE | re.DOTALL)
+
+
 def plain_to_html(text: str) -> str:
     """WordPress keeps comments as text with line breaks (it adds paragraphs on display):
-    blank lines become paragraphs and single newlines ``<br>``, as WordPress shows them."""
+    blank lines become paragraphs and single newlines ``<br>``, as WordPress shows them. As
+    WordPress's ``wpautop`` does, block elements (lists, quotes, code) stand on their own, not
+    inside a paragraph, and ``<pre>`` keeps its lines."""
     if re.search(r"</?(p|div|br)\b", text, re.IGNORECASE):
         return text
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if p.strip()]
-    return "".join("<p>" + p.replace("\n", "<br>\n") + "</p>\n" for p in paragraphs)
+    kept: list[str] = []
+
+    def keep(match: re.Match) -> str:
+        kept.append(match[0])
+        return f"\n\n\x00{len(kept) - 1}\x00\n\n"  # XML cannot carry NUL: no comment has one
+
+    text = _PRE.sub(keep, text.replace("\r\n", "\n"))
+    text = _BLOCK_TAG.sub(r"\n\n\1\n\n", text)
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
+    html = "".join(
+        b + "\n"
+        if b.startswith("\x00") or _BLOCK.match(b)
+        else "<p>" + b.replace("\n", "<br>\n") + "</p>\n"
+        for b in blocks
+    )
+    return re.sub("\x00([0-9]+)\x00", lambda m: kept[int(m[1])], html)
 
 
 _OLD_TAGS = re.compile(r"<(/?)(b|i)(?=[\s>/])", re.IGNORECASE)
