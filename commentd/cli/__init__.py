@@ -176,7 +176,9 @@ def init(
 
 def _register_groups() -> None:
     """Add the commands and groups that live in modules of their own."""
-    from commentd.cli import admin, audit, bans, data, mail, maintenance, moderate, spam
+    from commentd.cli import admin, audit, bans, data, mail, maintenance, moderate, remap, spam
+
+    moderate.threads.add_command(remap.remap)
 
     for command in (
         moderate.comments,

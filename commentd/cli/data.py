@@ -9,11 +9,13 @@ from pathlib import Path
 import click
 
 from commentd.cli.common import CONFIG_OPTION, actor, open_site_for
+from commentd.cli.remap import rules_option
 from commentd.errors import CommentdError
 from commentd.services import export_xml
 from commentd.services.backup import backup as backup_database
 from commentd.services.export import ExportCounts, lines
 from commentd.services.importers import FORMATS, Importer
+from commentd.services.remap import Rules
 from commentd.services.thread_files import write_thread_files
 from commentd.services.threads import ThreadService
 from commentd.storage.database import connection
@@ -39,8 +41,14 @@ from commentd.web.static_site import THREAD_FORMATS, thread_renderer
     show_default=True,
     help="WordPress pingbacks and trackbacks: leave them out or keep them as comments.",
 )
+@rules_option
 def import_command(
-    file: Path, config_path: str | None, fmt: str, dry_run: bool, pingbacks: str
+    file: Path,
+    config_path: str | None,
+    fmt: str,
+    dry_run: bool,
+    pingbacks: str,
+    remap_rules: Rules | None,
 ) -> None:
     """Import comments from a Disqus, WordPress or commentd export, or an Isso database."""
     site = open_site_for(config_path)
@@ -61,6 +69,7 @@ def import_command(
                 progress=bar.update if show_bar else None,
                 keep_pings=pingbacks == "keep",
                 actor=actor(),
+                remap=remap_rules,
             )
         except CommentdError as exc:
             raise click.ClickException(exc.message) from exc

@@ -203,7 +203,7 @@ def pin(comment_id: int, config_path: str | None, off: bool) -> None:
 
 @click.group()
 def threads() -> None:
-    """List, lock, unlock, rename and delete threads."""
+    """List, lock, unlock, rename, remap and delete threads."""
 
 
 @threads.command("list")

@@ -33,6 +33,7 @@ ARGUMENTS = {
     "threads lock": ["/p/"],
     "threads unlock": ["/p/"],
     "threads rename": ["/p/", "/q/"],
+    "threads remap": ["{tmp}/in.json"],
     "threads delete": ["/p/", "--yes"],
     "ban": ["ip", "192.0.2.1"],
     "unban": ["ip", "192.0.2.1"],

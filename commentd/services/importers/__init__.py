@@ -171,6 +171,7 @@ class Importer:
         self.keys = keys
         self.clock = clock
         self.parallel = parallel
+        self.remap: Callable[[str], str] | None = None
 
     def run(
         self,
@@ -180,8 +181,10 @@ class Importer:
         progress: Callable[[int], None] | None = None,
         keep_pings: bool = False,
         actor: Actor = audit.SYSTEM,
+        remap: Callable[[str], str] | None = None,
     ) -> Summary:
-        """Import ``path``; ``progress`` is called with the number of bytes read so far.
+        """Import ``path``; ``progress`` is called with the number of bytes read so far;
+        ``remap`` rewrites each thread's uri before it is looked up or created.
 
         An import that writes is audited as ``actor``'s, with its counts (and its error, when
         one stopped it after some batches were written)."""
@@ -196,6 +199,7 @@ class Importer:
                 code="unknown_format",
             )
         summary = Summary(format, dry_run)
+        self.remap = remap
         try:
             with relaxed_durability():
                 self._read(path, summary, progress, keep_pings)
@@ -327,7 +331,7 @@ class Importer:
 
     def _thread(self, record: ThreadRecord, summary: Summary, threads, dry: bool) -> None:
         try:
-            uri = validation.uri(record.uri)
+            uri = validation.uri(self.remap(record.uri) if self.remap else record.uri)
         except CommentdError as exc:
             summary.skipped[f"thread: {exc.message}"] += 1
             threads[record.key] = None
