@@ -36,6 +36,8 @@ NOT_HTTP_CODES = {
     "config_error",
     "unknown_format",
     "import_failed",
+    "invalid_rules",
+    "no_site_url",
     "invalid_file",
     "invalid_xml",
     "unsafe_xml",
