@@ -41,7 +41,8 @@ from commentd.web.static_site import THREAD_FORMATS, thread_renderer
 def import_command(
     file: Path, config_path: str | None, fmt: str, dry_run: bool, pingbacks: str
 ) -> None:
-    """Import comments from a Disqus, WordPress or commentd export, or an Isso database."""
+    """Import comments from a Disqus, WordPress, Waline, Artalk or commentd export, an Isso
+    database or a CSV file."""
     site = open_site_for(config_path)
     importer = Importer(site.config, site.keys)
     show_bar = sys.stderr.isatty()

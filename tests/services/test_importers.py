@@ -23,14 +23,6 @@ from commentd.storage.models import Comment, Status, Thread, text_hash
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
 
 
-@pytest.fixture
-def site(make_config):
-    config = make_config()
-    open_site(config)
-    with connection():
-        yield config, Importer(config, Keys.from_secret(config.security.secret))
-
-
 def shown(config, uri):
     """The thread as readers get it: (author, html) per node, replies nested."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from commentd.errors import ValidationError
-from commentd.services.importers import disqus, isso, jsonl, wordpress
+from commentd.services.importers import artalk, csvfile, disqus, isso, jsonl, waline, wordpress
 from commentd.services.importers.records import Record
 
 SNIFF = 4096
@@ -96,6 +96,22 @@ def _wordpress(source: Source, options: Options) -> Iterator[Record]:
         yield from wordpress.read(stream, keep_pings=options.keep_pings)
 
 
+def _refusing(
+    read: Callable[[Source, Options], Iterator[Record]], check: Callable[[str], bool], what: str
+) -> Callable[[Source, Options], Iterator[Record]]:
+    """``read``, refusing as "Not {what}." a file whose head (as text) fails ``check``: one
+    given with the wrong ``--format``."""
+
+    def reader(source: Source, options: Options) -> Iterator[Record]:
+        with source.open(counted=False) as stream:
+            head = stream.read(SNIFF)
+        if not check(text_head(head)):
+            raise ValidationError(f"Not {what}.", code="invalid_file")
+        yield from read(source, options)
+
+    return reader
+
+
 def text_head(head: bytes) -> str:
     """The first bytes as text, without a byte order mark or leading whitespace."""
     return head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
@@ -120,10 +136,29 @@ FORMATS: dict[str, Format] = {
         ),
         Format("isso", _isso, lambda head: head.startswith(isso.SQLITE_MAGIC)),
         Format("json", _streamed(jsonl.read), lambda head: text_head(head).startswith("{")),
+        Format(
+            "waline",
+            _refusing(
+                lambda source, options: waline.read(source),
+                waline.sniff,
+                'a Waline export: it does not begin with {..."type": "waline"...}',
+            ),
+            lambda head: waline.sniff(text_head(head)),
+        ),
+        Format(
+            "artalk",
+            _refusing(
+                _streamed(artalk.read),
+                lambda text: text.startswith("["),
+                "an Artalk Artrans file: it is not a JSON array",
+            ),
+            lambda head: artalk.sniff(text_head(head)),
+        ),
+        Format("csv", _streamed(csvfile.read), lambda head: csvfile.sniff(text_head(head))),
     )
 }
 # Sniffed in this order: the most specific first (commentd's own JSON claims any object).
-SNIFF_ORDER = ("isso", "disqus", "wordpress", "json")
+SNIFF_ORDER = ("isso", "disqus", "wordpress", "waline", "artalk", "csv", "json")
 
 
 def detect(path: Path) -> str:
