@@ -50,7 +50,8 @@ def import_command(
     pingbacks: str,
     remap_rules: Rules | None,
 ) -> None:
-    """Import comments from a Disqus, WordPress or commentd export, or an Isso database."""
+    """Import comments from a Disqus, WordPress, Waline, Artalk or commentd export, an Isso
+    database or a CSV file."""
     site = open_site_for(config_path)
     importer = Importer(site.config, site.keys)
     show_bar = sys.stderr.isatty()

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 from commentd.errors import ValidationError
-from commentd.services.importers import commento, disqus, isso, jsonl, remark42, wordpress
+from commentd.services.importers import (
+    artalk,
+    commento,
+    csvfile,
+    disqus,
+    isso,
+    jsonl,
+    remark42,
+    waline,
+    wordpress,
+)
 from commentd.services.importers.records import Record
 
 SNIFF = 4096
@@ -120,6 +130,22 @@ def _commento(version: int) -> Format:
     )
 
 
+def _refusing(
+    read: Callable[[Source, Options], Iterator[Record]], check: Callable[[str], bool], what: str
+) -> Callable[[Source, Options], Iterator[Record]]:
+    """``read``, refusing as "Not {what}." a file whose head (as text) fails ``check``: one
+    given with the wrong ``--format``."""
+
+    def reader(source: Source, options: Options) -> Iterator[Record]:
+        with source.open(counted=False) as stream:
+            head = stream.read(SNIFF)
+        if not check(text_head(head)):
+            raise ValidationError(f"Not {what}.", code="invalid_file")
+        yield from read(source, options)
+
+    return reader
+
+
 def text_head(head: bytes) -> str:
     """The first bytes as text, without a byte order mark or leading whitespace."""
     return head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
@@ -147,10 +173,40 @@ FORMATS: dict[str, Format] = {
         Format("remark42", _streamed(remark42.read), lambda head: remark42.sniff(text_head(head))),
         _commento(1),
         _commento(3),
+        Format(
+            "waline",
+            _refusing(
+                lambda source, options: waline.read(source),
+                waline.sniff,
+                'a Waline export: it does not begin with {..."type": "waline"...}',
+            ),
+            lambda head: waline.sniff(text_head(head)),
+        ),
+        Format(
+            "artalk",
+            _refusing(
+                _streamed(artalk.read),
+                lambda text: text.startswith("["),
+                "an Artalk Artrans file: it is not a JSON array",
+            ),
+            lambda head: artalk.sniff(text_head(head)),
+        ),
+        Format("csv", _streamed(csvfile.read), lambda head: csvfile.sniff(text_head(head))),
     )
 }
 # Sniffed in this order: the most specific first (commentd's own JSON claims any object).
-SNIFF_ORDER = ("isso", "disqus", "wordpress", "remark42", "commento", "comentario", "json")
+SNIFF_ORDER = (
+    "isso",
+    "disqus",
+    "wordpress",
+    "remark42",
+    "commento",
+    "comentario",
+    "waline",
+    "artalk",
+    "csv",
+    "json",
+)
 
 
 def detect(path: Path) -> str:
