@@ -6,6 +6,11 @@ Each statement here is built by peewee once per database (so placeholders and ``
 suit SQLite or PostgreSQL), checked against the parameters it is then given, and from then on
 executed as plain SQL. Values are converted by the fields' own ``db_value``, and rows read
 back by their ``python_value``, exactly as peewee does.
+
+The bulk statements of an import (``insert_comments``, ``link_parents``,
+``existing_import_keys``, ``add_token_counts``) change shape with their row count, so they
+are written out here directly, with the database's placeholder, in chunks under SQLite's
+parameter limit.
 """
 
 from __future__ import annotations
@@ -209,14 +214,14 @@ def insert_comments(rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     fields = list(Comment._meta.sorted_fields)
-    defaults = [
-        (field.name, field.default() if callable(field.default) else field.default)
+    defaults = {
+        field.name: field.default() if callable(field.default) else field.default
         for field in fields
         if field.name not in rows[0]
-    ]
+    }
     params = []
     for row in rows:
-        values = {**row, **{name: row.get(name, value) for name, value in defaults}}
+        values = {**defaults, **row} if defaults else row
         params.extend(field.db_value(values[field.name]) for field in fields)
     db = database_proxy.obj
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
@@ -257,11 +262,8 @@ def add_token_counts(rows: Sequence[tuple[int, int, int]]) -> None:
         groups = ", ".join([f"({db.param}, {db.param}, {db.param})"] * len(chunk))
         db.execute_sql(
             f'INSERT INTO "{table}" ("token", "spam", "ham") VALUES {groups} '
-            'ON CONFLICT ("token") DO UPDATE SET "spam" = "'
-            + table
-            + '"."spam" + EXCLUDED."spam", "ham" = "'
-            + table
-            + '"."ham" + EXCLUDED."ham"',
+            f'ON CONFLICT ("token") DO UPDATE SET "spam" = "{table}"."spam" + EXCLUDED."spam", '
+            f'"ham" = "{table}"."ham" + EXCLUDED."ham"',
             [value for row in chunk for value in row],
         )
 

@@ -1,12 +1,15 @@
-"""Importing comments from Disqus, WordPress, Isso, Remark42, Commento, Comentario and commentd.
+"""Importing comments from every format in ``formats.FORMATS`` (Disqus, WordPress, Isso, the
+peers' exports, CSV and commentd's own).
 
 Each format's reader yields source-neutral records (``records.py``); ``Importer`` writes them.
 Writing is idempotent (every comment remembers a keyed hash of its source and source id, in the
-unique ``idempotency_key`` column, so a second run adds nothing), goes in batches of short
-transactions (a live server keeps answering), and one bad record is skipped with its reason
-instead of aborting the import. HTML bodies go through the same sanitizer as new comments.
-Imported comments train the spam filter in their batch's transaction: a source's spam flag
-(Disqus ``isSpam``, WordPress ``comment_approved=spam``) as spam, approved comments as ham.
+unique ``idempotency_key`` column, so a second run adds nothing), goes in batches of
+``BATCH`` records, one transaction each (a live server keeps answering between them), as
+plain multi-row statements (``storage/writes.py``), and one bad record is skipped with its
+reason instead of aborting the import. HTML bodies go through the same sanitizer as new
+comments. Imported comments train the spam filter in their batch's transaction, up to
+``TRAINING_LIMIT`` of each class: a source's spam flag as spam, approved comments as ham.
+A large file is read in a second process (``pipeline.py``).
 """
 
 from __future__ import annotations
