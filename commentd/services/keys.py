@@ -39,7 +39,7 @@ def derive(secret: str, purpose: str) -> bytes:
 
 def keyed_hash(key: bytes, value: str, length: int = 32) -> str:
     """A hex HMAC of ``value`` under ``key``, truncated to ``length`` hex characters."""
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:length]
+    return hmac.digest(key, value.encode(), "sha256").hex()[:length]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from commentd.services.events import Events
 from commentd.services.keys import SECRET_SETTING, Keys, stored_secret
 from commentd.services.moderation import ModerationService
 from commentd.services.notifications import Notifier
+from commentd.storage import indexes
 from commentd.storage.database import (
     READ_ONLY_MODES,
     close_database,
@@ -103,6 +104,7 @@ def _opened(db: Database, use: Callable[[Database], T], migrate_it: bool) -> T:
         if migrate_it:
             if not is_read_only(db):
                 migrate(db)
+                indexes.rebuild_deferred()  # after an import that was stopped
             elif pending := pending_migrations(db):
                 raise DatabaseOpenError(
                     f"cannot open the database {_shown(db)}: it is read-only and needs "

@@ -15,10 +15,23 @@ parameter limit.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from peewee import SQL, Field, Model, Query
+from peewee import (
+    SQL,
+    AutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Field,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    Query,
+    TextField,
+)
 
 from commentd.storage.database import database_proxy, is_sqlite
 from commentd.storage.models import Comment, FilterToken, RateHit, Status, Thread, text_hash
@@ -207,10 +220,19 @@ def allocate_comment_ids(count: int) -> list[int]:
     return sorted(value for (value,) in cursor.fetchall())
 
 
+# Fields whose values an imported row already holds in the driver's own type: no conversion.
+_PLAIN_FIELDS = (AutoField, BigIntegerField, BooleanField, CharField, ForeignKeyField)
+_PLAIN_FIELDS += (IntegerField, TextField)
+
+
 def insert_comments(rows: Sequence[dict[str, Any]]) -> None:
-    """Insert imported comments, each with its ``id`` (``allocate_comment_ids``), in as few
-    statements as SQLite's parameter limit allows. Columns a row leaves out get the field's
-    default, as ``Comment.insert`` gives them."""
+    """Insert imported comments, each with its ``id`` (``allocate_comment_ids``). Columns a
+    row leaves out get the field's default, as ``Comment.insert`` gives them; fields that
+    convert their values (dates, the status) convert them with their own ``db_value``.
+
+    SQLite runs one prepared statement for every row (``executemany``); PostgreSQL, where
+    each statement is a round trip, takes them in multi-row statements under
+    ``MAX_PARAMETERS``."""
     if not rows:
         return
     fields = list(Comment._meta.sorted_fields)
@@ -219,20 +241,29 @@ def insert_comments(rows: Sequence[dict[str, Any]]) -> None:
         for field in fields
         if field.name not in rows[0]
     }
+    values_of = operator.itemgetter(*(field.name for field in fields))
+    converted = [
+        (index, field.db_value)
+        for index, field in enumerate(fields)
+        if type(field) not in _PLAIN_FIELDS
+    ]
     params = []
     for row in rows:
-        values = {**defaults, **row} if defaults else row
-        params.extend(field.db_value(values[field.name]) for field in fields)
+        values = list(values_of({**defaults, **row} if defaults else row))
+        for index, convert in converted:
+            values[index] = convert(values[index])
+        params.append(values)
     db = database_proxy.obj
     columns = ", ".join(f'"{field.column_name}"' for field in fields)
     group = "(" + ", ".join([db.param] * len(fields)) + ")"
+    insert = f'INSERT INTO "{Comment._meta.table_name}" ({columns}) VALUES '
+    if is_sqlite(db):
+        db.cursor().executemany(insert + group, params)
+        return
     step = MAX_PARAMETERS // len(fields)
-    for start in range(0, len(rows), step):
-        count = min(step, len(rows) - start)
-        sql = f'INSERT INTO "{Comment._meta.table_name}" ({columns}) VALUES ' + ", ".join(
-            [group] * count
-        )
-        db.execute_sql(sql, params[start * len(fields) : (start + count) * len(fields)])
+    for start in range(0, len(params), step):
+        chunk = params[start : start + step]
+        db.execute_sql(insert + ", ".join([group] * len(chunk)), [v for row in chunk for v in row])
 
 
 def link_parents(links: dict[int, int]) -> None:

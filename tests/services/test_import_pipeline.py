@@ -3,6 +3,9 @@ comments come in as when one process does everything, and a bad file fails the s
 
 from __future__ import annotations
 
+import datetime as dt
+import pickle
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -10,10 +13,11 @@ import pytest
 from commentd.errors import CommentdError
 from commentd.services.export import lines
 from commentd.services.importers import Importer, pipeline
+from commentd.services.importers.records import CommentRecord
 from commentd.services.keys import Keys
 from commentd.services.site import open_site
 from commentd.storage.database import close_database, connection, database_proxy
-from commentd.storage.models import Thread
+from commentd.storage.models import Status, Thread
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
 
@@ -73,3 +77,32 @@ def test_only_large_files_on_several_cores_take_two_processes(tmp_path, monkeypa
     assert pipeline.worth_it(small)
     monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 1)
     assert not pipeline.worth_it(small)
+
+
+def test_a_comment_crosses_the_pipe_with_every_field():
+    record = CommentRecord(
+        "c1",
+        "t1",
+        "c0",
+        dt.datetime(2020, 2, 3, 4, 5, 6, 789012),
+        Status.SPAM,
+        markdown="*hi*",
+        author="Ann",
+        email="ann@example.com",
+        website="https://ann.example/",
+        remote_addr="198.51.100.7",
+        likes=3,
+        dislikes=1,
+        notify=True,
+        extra={"modified": dt.datetime(2021, 1, 1), "pinned": True},
+    )
+    wire = pickle.dumps(pipeline._packed(record))
+    crossed = pipeline._unpacked(pickle.loads(wire))  # noqa: S301 - the test's own bytes
+    assert crossed == replace(record, markdown=None, prepared=("<p><em>hi</em></p>\n", "*hi*"))
+    assert [f.name for f in fields(CommentRecord)] == [
+        *("key", "thread_key", "parent_key", "created", "status", "markdown", "html"),
+        *("author", "email", "website", "remote_addr", "likes", "dislikes", "notify"),
+        *("extra", "prepared"),
+    ], "a new field must cross the pipe too (pipeline._packed)"
+    undated = replace(record, created=None, extra={})
+    assert pipeline._unpacked(pipeline._packed(undated)).created is None

@@ -15,6 +15,7 @@ A large file is read in a second process (``pipeline.py``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterator
@@ -38,7 +39,7 @@ from commentd.services.importers.records import (
     VoteRecord,
 )
 from commentd.services.keys import Keys, keyed_hash
-from commentd.storage import tallies, writes
+from commentd.storage import indexes, tallies, writes
 from commentd.storage.database import relaxed_durability, write_transaction
 from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
 
@@ -246,11 +247,13 @@ class Importer:
                     self._batch(batch, summary, state, dry=False)
             batch.clear()
 
-        for record in records:
-            batch.append(record)
-            if len(batch) >= BATCH:
-                flush()
-        flush()
+        # A first import into an empty database builds the indexes once, at the end.
+        with contextlib.nullcontext() if summary.dry_run else indexes.deferred(Comment):
+            for record in records:
+                batch.append(record)
+                if len(batch) >= BATCH:
+                    flush()
+            flush()
         if summary.dry_run:
             return
         with write_transaction():

@@ -9,12 +9,12 @@ memory stays flat. The reader is started fresh (``spawn``), sharing nothing with
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from commentd.errors import CommentdError, ValidationError
 from commentd.services.importers import bodies
 from commentd.services.importers.formats import FORMATS, Options, Source
 from commentd.services.importers.records import CommentRecord, Record
+from commentd.storage.models import Status
 
 MIN_BYTES = 8_000_000  # smaller files import faster than a second process starts
 BATCH = 1_000  # records per message
@@ -31,6 +32,54 @@ AHEAD = 8  # batches read ahead of the writer, at most
 def worth_it(path: Path) -> bool:
     """Whether importing ``path`` in two processes pays: a large file and a second core."""
     return (os.cpu_count() or 1) > 1 and path.stat().st_size >= MIN_BYTES
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _packed(record: CommentRecord) -> tuple:
+    """A comment as plain values, rendered: pickling these costs a fifth of pickling the
+    record (its status as a string, its time as microseconds, its source body left out)."""
+    created = record.created
+    return (
+        record.key,
+        record.thread_key,
+        record.parent_key,
+        None if created is None else (created - _EPOCH) // _MICROSECOND,
+        record.status.value,
+        record.author,
+        record.email,
+        record.website,
+        record.remote_addr,
+        record.likes,
+        record.dislikes,
+        record.notify,
+        record.extra or None,
+        bodies.rendered(record),
+    )
+
+
+def _unpacked(values: tuple) -> CommentRecord:
+    """The record ``_packed`` made ``values`` of, with its body ``prepared``."""
+    key, thread_key, parent_key, created, status, author, email, website, address, *rest = values
+    likes, dislikes, notify, extra, prepared = rest
+    return CommentRecord(
+        key,
+        thread_key,
+        parent_key,
+        None if created is None else _EPOCH + created * _MICROSECOND,
+        Status(status),
+        author=author,
+        email=email,
+        website=website,
+        remote_addr=address,
+        likes=likes,
+        dislikes=dislikes,
+        notify=notify,
+        extra=extra or {},
+        prepared=prepared,
+    )
 
 
 def _read(format: str, path: str, options: Options, out: Connection) -> None:
@@ -44,9 +93,7 @@ def _read(format: str, path: str, options: Options, out: Connection) -> None:
     try:
         batch: list[Record] = []
         for record in FORMATS[format].read(Source(Path(path), progress), options):
-            if isinstance(record, CommentRecord):
-                record = replace(record, prepared=bodies.rendered(record))
-            batch.append(record)
+            batch.append(_packed(record) if isinstance(record, CommentRecord) else record)
             if len(batch) >= BATCH:
                 out.send(("records", batch, read))
                 batch, read = [], 0
@@ -107,7 +154,8 @@ def records(
                 raise ValidationError(message[1], code=message[2])
             if progress is not None and message[2]:
                 progress(message[2])
-            yield from message[1]
+            for item in message[1]:
+                yield _unpacked(item) if type(item) is tuple else item
     finally:
         stop.set()
         reader.terminate()  # it may be blocked sending a batch no one will read
