@@ -107,6 +107,7 @@ class _ImportState:
 
     source: str
     threads: dict[str, int | None] = field(default_factory=dict)
+    planned: set[str] = field(default_factory=set)  # uris a dry run would create
     deleted_threads: set[str] = field(default_factory=set)  # source keys
     recent: collections.OrderedDict[str, tuple[int, int]] = field(
         default_factory=collections.OrderedDict
@@ -273,7 +274,7 @@ class Importer:
             elif isinstance(record, ThreadRecord):
                 if record.deleted:
                     state.deleted_threads.add(record.key)
-                self._thread(record, summary, state.threads, dry)
+                self._thread(record, summary, state, dry)
             elif isinstance(record, CommentRecord):
                 try:
                     self._comment(record, summary, state, dry)
@@ -332,12 +333,17 @@ class Importer:
             chosen.append(Comment(id=row["id"], **fields))
         return spam_filter.learn_many(chosen)
 
-    def _thread(self, record: ThreadRecord, summary: Summary, threads, dry: bool) -> None:
+    def _thread(self, record: ThreadRecord, summary: Summary, state: _ImportState, dry: bool):
+        threads = state.threads
         try:
             uri = validation.uri(self.remap(record.uri) if self.remap else record.uri)
         except CommentdError as exc:
             summary.skipped[f"thread: {exc.message}"] += 1
             threads[record.key] = None
+            return
+        if dry and uri in state.planned:  # another source thread's uri (a remap joined them)
+            summary.threads_existing += 1
+            threads[record.key] = -1
             return
         existing = Thread.get_or_none(Thread.uri == uri)
         if existing is not None:
@@ -346,6 +352,7 @@ class Importer:
             return
         summary.threads_created += 1
         if dry:
+            state.planned.add(uri)  # not written: what the real run would then find
             threads[record.key] = -1
             return
         thread = Thread.create(
