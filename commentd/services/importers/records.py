@@ -71,7 +71,21 @@ class VoteRecord:
     created: dt.datetime
 
 
-Record = ThreadRecord | CommentRecord | VoteRecord | Skipped
+@dataclass(frozen=True)
+class BanRecord:
+    """A commenter the source blocked, to be banned: ``kind`` and ``value`` as
+    ``bans.add`` takes them (``email`` and an address, for a peer's user), ``key`` the
+    source's user id. ``until`` is when the source's block ends (None: never); commentd's
+    bans do not end, so a block still running becomes a ban, one already over nothing."""
+
+    key: str
+    kind: str
+    value: str
+    until: dt.datetime | None = None
+    reason: str | None = None
+
+
+Record = ThreadRecord | CommentRecord | VoteRecord | BanRecord | Skipped
 
 
 def voter_of(source: str, user: str) -> str:
