@@ -81,6 +81,11 @@ def import_command(
         f"{summary.threads_existing} threads"
         + (f"; {summary.votes_imported} votes" if summary.votes_imported else "")
         + (
+            f"; {summary.bans_imported} blocked user{'s' * (summary.bans_imported != 1)} banned"
+            if summary.bans_imported
+            else ""
+        )
+        + (
             f"; the spam filter learned from {summary.filter_trained}"
             if summary.filter_trained
             else ""

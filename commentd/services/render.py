@@ -83,6 +83,45 @@ _CLEANER = nh3.Cleaner(
     url_relative="deny",
 )
 
+# Raw HTML in a peer's Markdown (``render(raw_html=True)``): a first pass keeps what can be
+# mapped onto the allow-list, ``b``/``i`` and ``img``; they become ``strong``/``em`` and a
+# link to the image (``_RAW_IMG``), and the result goes through ``_CLEANER`` like all else.
+_RAW_CLEANER = nh3.Cleaner(
+    tags=set(_ALLOWED_TAGS) | {"b", "i", "img"},
+    clean_content_tags={"script", "style"},
+    attributes={
+        **{tag: set(names) for tag, names in _ALLOWED_ATTRIBUTES.items()},
+        "img": {"src", "alt"},
+    },
+    attribute_filter=_attribute_filter,
+    strip_comments=True,
+    link_rel=None,
+    url_schemes=set(_ALLOWED_URL_SCHEMES),
+    url_relative="deny",
+)
+# nh3's output is regular: lowercase tags, attribute values in double quotes with ``"`` and
+# ``&`` escaped (but not ``<`` and ``>``).
+_RAW_OLD_TAG = re.compile(r"<(/?)(b|i)>")
+_RAW_IMG = re.compile(r'<img((?: [a-z]+="[^"]*")*) ?/?>')
+_RAW_ATTRIBUTE = re.compile(r'([a-z]+)="([^"]*)"')
+
+
+def _raw_img(match: re.Match) -> str:
+    attributes = dict(_RAW_ATTRIBUTE.findall(match[1]))
+    src = attributes.get("src", "").replace("<", "%3C").replace(">", "%3E")
+    alt = attributes.get("alt", "").replace("<", "&lt;").replace(">", "&gt;")
+    if not src:
+        return alt
+    return f'<a href="{src}">{alt or src}</a>'
+
+
+def _clean_raw(html: str) -> str:
+    """Sanitized HTML of Markdown rendered with raw HTML on (see ``_RAW_CLEANER``)."""
+    html = _RAW_CLEANER.clean(html)
+    html = _RAW_OLD_TAG.sub(lambda m: f"<{m[1]}{'strong' if m[2] == 'b' else 'em'}>", html)
+    return _CLEANER.clean(_RAW_IMG.sub(_raw_img, html))
+
+
 # --- Token pass: fit markdown-it's output to the allow-list -------------------------------------
 
 
@@ -348,8 +387,11 @@ def _keep_deep_text(tokenize):
 # --- Parser, built once -----------------------------------------------------------------------
 
 
-def _build_markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
+@functools.cache
+def _build_markdown(breaks: bool = False, raw_html: bool = False) -> MarkdownIt:
+    md = MarkdownIt(
+        "commonmark", {"html": raw_html, "breaks": breaks, "linkify": True, "typographer": False}
+    )
     md.enable(["linkify", "strikethrough"])
     md.linkify = _BoundedLinkify()
     # Link only what the sanitizer keeps: ftp:// or //host would lose its href.
@@ -372,11 +414,23 @@ def _build_markdown() -> MarkdownIt:
 _MD = _build_markdown()
 
 
-def render(text: str, *, source: str = "markdown") -> str:
+def render(
+    text: str, *, source: str = "markdown", breaks: bool = False, raw_html: bool = False
+) -> str:
     """Markdown source -> safe HTML (CommonMark, raw HTML escaped, sanitized by nh3).
 
     ``source="html"`` takes HTML instead (imported comments) and only sanitizes it, with the
     same allow-list, URL schemes and link ``rel`` as rendered Markdown.
+
+    Two options render Markdown as some peers do (imported Waline and Artalk comments); a
+    reader's comment uses neither:
+
+    - ``breaks=True``: a single newline inside a paragraph is a line break (``<br>``).
+    - ``raw_html=True``: raw HTML in the source is passed to the sanitizer instead of escaped,
+      so what the allow-list keeps stays (``<a href>``, ``<em>``, ``<code>``...), ``<b>`` and
+      ``<i>`` become ``<strong>`` and ``<em>``, ``<img src alt>`` becomes a link to the image
+      like a Markdown image, and anything else is removed with its text kept (script and
+      style with their content, event handlers and unsafe URLs always).
 
     - Raw HTML in the source is escaped and shows as text (``<b>`` -> ``&lt;b&gt;``).
     - Bare URLs (``https://...``, ``www.``, ``host.tld``, e-mail addresses) become links.
@@ -399,5 +453,8 @@ def render(text: str, *, source: str = "markdown") -> str:
         return _CLEANER.clean(text)
     if source != "markdown":
         raise ValueError(f"unknown source {source!r}")
+    if breaks or raw_html:
+        html = _build_markdown(breaks, raw_html).render(text)
+        return _clean_raw(html) if raw_html else _CLEANER.clean(html)
     html = _prose(text)
     return _CLEANER.clean(_MD.render(text) if html is None else html)

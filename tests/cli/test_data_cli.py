@@ -124,11 +124,15 @@ def test_import_a_gzip_remark42_backup(shell, tmp_path):
     client, run = shell
     path = tmp_path / "userbackup-blog-20240101.gz"
     path.write_bytes(gzip.compress((FIXTURES / "remark42.jsonl").read_bytes()))
+    dry = run("import", path, "--dry-run").stdout.splitlines()[0]
+    assert dry.startswith("would import 5 comments in 2 new threads (remark42)")
+    assert dry.endswith("; 1 blocked user banned")  # counted, not written
     result = run("import", path)
     assert result.stdout.splitlines() == [
         "imported 5 comments in 2 new threads (remark42); already there: 0 comments, 0 threads"
-        "; 4 votes; the spam filter learned from 4",
-        "skipped 3:",
+        "; 4 votes; 1 blocked user banned; the spam filter learned from 4",
+        "skipped 4:",
+        "        1  blocked user without an email: not banned",
         "        1  empty comment",
         "        1  not valid JSON",
         "        1  comment without an id or a page url",

@@ -148,3 +148,24 @@ def test_a_file_that_is_not_an_artrans_array_is_refused(site):
     assert caught.value.code == "invalid_file"
     assert caught.value.message.startswith("Not an Artalk Artrans file")
     assert Comment.select().count() == 0
+
+
+def test_markdown_shows_as_artalk_showed_it_line_breaks_and_raw_html(site, tmp_path):
+    """Artalk renders Markdown with line breaks kept and sanitized raw HTML; so does the
+    import, and the stored text stays the Markdown as written."""
+    config, importer = site
+    source = "Line one\nline two with <b>bold</b>\n\n<em>kept</em> <script>alert(1)</script>"
+    artrans = [{"id": "1", "rid": "0", "content": source, "nick": "Raw", "page_key": "/md/"}]
+    path = tmp_path / "site.artrans"
+    path.write_text(json.dumps(artrans), encoding="utf-8")
+    importer.run(path)
+    assert shown(config, "/md/") == [
+        (
+            (
+                "Raw",
+                "<p>Line one<br>\nline two with <strong>bold</strong></p>\n<p><em>kept</em> </p>\n",
+            ),
+            [],
+        )
+    ]
+    assert by_author("Raw").text == source

@@ -86,7 +86,9 @@ def test_a_comment_crosses_the_pipe_with_every_field():
         "c0",
         dt.datetime(2020, 2, 3, 4, 5, 6, 789012),
         Status.SPAM,
-        markdown="*hi*",
+        markdown="*hi*\nthere <b>b</b>",
+        breaks=True,
+        raw_html=True,
         author="Ann",
         email="ann@example.com",
         website="https://ann.example/",
@@ -98,11 +100,14 @@ def test_a_comment_crosses_the_pipe_with_every_field():
     )
     wire = pickle.dumps(pipeline._packed(record))
     crossed = pipeline._unpacked(pickle.loads(wire))  # noqa: S301 - the test's own bytes
-    assert crossed == replace(record, markdown=None, prepared=("<p><em>hi</em></p>\n", "*hi*"))
+    rendered = ("<p><em>hi</em><br>\nthere <strong>b</strong></p>\n", "*hi*\nthere <b>b</b>")
+    assert crossed == replace(
+        record, markdown=None, breaks=False, raw_html=False, prepared=rendered
+    )  # rendering flags are spent in the reader
     assert [f.name for f in fields(CommentRecord)] == [
         *("key", "thread_key", "parent_key", "created", "status", "markdown", "html"),
         *("author", "email", "website", "remote_addr", "likes", "dislikes", "notify"),
-        *("extra", "prepared"),
-    ], "a new field must cross the pipe too (pipeline._packed)"
+        *("extra", "breaks", "raw_html", "prepared"),
+    ], "a new field must cross the pipe too (pipeline._packed), unless only rendering uses it"
     undated = replace(record, created=None, extra={})
     assert pipeline._unpacked(pipeline._packed(undated)).created is None

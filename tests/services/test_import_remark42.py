@@ -9,14 +9,20 @@ import json
 import pytest
 
 from commentd.errors import CommentdError
+from commentd.services import bans
 from commentd.services.importers import detect
 from commentd.services.importers.records import voter_of
-from commentd.storage.models import Comment, Status, Thread, Vote
+from commentd.storage.models import AuditEntry, Ban, Comment, Status, Thread, Vote
 from tests.services.test_importers import FIXTURES, by_author, shown
 
 BACKUP = FIXTURES / "remark42.jsonl"
 HELLO = "/2021/05/hello-remark/"
-SKIPPED = {"empty comment": 1, "not valid JSON": 1, "comment without an id or a page url": 1}
+SKIPPED = {
+    "empty comment": 1,
+    "not valid JSON": 1,
+    "comment without an id or a page url": 1,
+    "blocked user without an email: not banned": 1,  # google_cat; email_dan is banned
+}
 
 
 def votes_of(comment: Comment) -> set[tuple[str, int, dt.datetime]]:
@@ -161,3 +167,70 @@ def test_sniffing_tells_remark42_from_commentds_own_export(tmp_path):
     old = tmp_path / "old.jsonl"  # a header without a version, as Remark42 reads too
     old.write_text('{ "users" : null, "posts": null}\n')
     assert detect(old) == "remark42"
+
+
+def remark42_file(tmp_path, users):
+    """A backup of one comment, with these users in its header."""
+    header = {"version": 1, "users": users, "posts": []}
+    comment = {
+        "id": "c1",
+        "text": "<p>hi</p>",
+        "user": {"name": "Eve", "id": "email_eve", "block": True},
+        "locator": {"site": "blog", "url": "https://blog.example.org/p/"},
+        "time": "2021-05-01T08:00:00Z",
+    }
+    path = tmp_path / "backup.jsonl"
+    path.write_text(json.dumps(header) + "\n" + json.dumps(comment) + "\n", encoding="utf-8")
+    return path
+
+
+def blocked(user_id, until, email=None):
+    details = {"user_id": user_id} | ({"email": email} if email else {})
+    return {"id": user_id, "blocked": {"status": True, "until": until}, "details": details}
+
+
+def test_blocked_users_with_an_email_are_banned_once(site):
+    _, importer = site
+    summary = importer.run(BACKUP)
+    assert (summary.bans_imported, summary.bans_existing) == (1, 0)
+    ban = Ban.get()
+    # Dan's block runs for a century: for good; the email in its normal form
+    assert (ban.kind, ban.value, ban.reason) == ("email", "dan@example.org", "blocked in Remark42")
+    assert bans.lists().emails == ("dan@example.org",)
+    entry = AuditEntry.get(AuditEntry.action == "ban")
+    assert (entry.actor, entry.target_id) == ("system", ban.id)  # the import's actor
+    again = importer.run(BACKUP)
+    assert (again.bans_imported, again.bans_existing) == (0, 1)
+    assert Ban.select().count() == 1
+
+
+def test_a_temporary_block_becomes_a_ban_noting_its_end_and_an_ended_one_nothing(site, tmp_path):
+    _, importer = site
+    users = [
+        blocked("email_eve", "2031-01-01T00:00:00Z", "eve@example.org"),
+        blocked("email_old", "2001-01-01T00:00:00Z", "old@example.org"),  # over
+        blocked("email_twin", "0001-01-01T00:00:00Z", "EVE@example.org"),  # same email
+        {"id": "email_free", "blocked": {"status": False}, "details": {"email": "f@example.org"}},
+    ]
+    summary = importer.run(remark42_file(tmp_path, users))
+    assert (summary.bans_imported, summary.bans_existing) == (1, 1)
+    assert summary.skipped == {"blocked user whose block has ended": 1}
+    assert [(b.value, b.reason) for b in Ban.select()] == [
+        ("eve@example.org", "blocked in Remark42 until 2031-01-01")
+    ]
+    assert by_author("Eve").status == Status.APPROVED  # shown, as Remark42 shows it
+
+
+def test_a_dry_run_counts_the_bans_and_writes_none(site, tmp_path):
+    _, importer = site
+    users = [
+        blocked("email_eve", "2031-01-01T00:00:00Z", "eve@example.org"),
+        blocked("email_twin", "2031-01-01T00:00:00Z", "eve@example.org"),
+    ]
+    path = remark42_file(tmp_path, users)
+    dry = importer.run(path, dry_run=True)
+    assert (dry.bans_imported, dry.bans_existing) == (1, 1)
+    assert Ban.select().count() == 0
+    real = importer.run(path)
+    assert (real.bans_imported, real.bans_existing) == (1, 1)
+    assert Ban.select().count() == 1

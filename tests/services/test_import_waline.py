@@ -198,3 +198,60 @@ def test_a_file_that_is_not_a_waline_export_is_refused(site, tmp_path):
         importer.run(broken)
     assert caught.value.code == "invalid_json"
     assert Comment.select().count() == 0
+
+
+def waline_comment(key, nick, comment):
+    return {
+        "objectId": key,
+        "url": "/md/",
+        "nick": nick,
+        "comment": comment,
+        "status": "approved",
+        "insertedAt": "2023-05-01T08:00:00.000Z",
+    }
+
+
+def test_markdown_shows_as_waline_showed_it_line_breaks_and_raw_html(site, tmp_path):
+    """Waline keeps a single newline as a line break and lets raw HTML through its sanitizer:
+    so does the import, while the stored text stays the Markdown the author wrote."""
+    config, importer = site
+    source = (
+        "First line\nsecond line, <b>bold</b> and <i>slanted</i>\n\n"
+        'A <a href="https://example.org/x">link</a> and '
+        '<img src="https://img.example.org/cat.png" alt="a cat">'
+    )
+    importer.run(waline_file(tmp_path, [waline_comment("1", "Raw", source)]))
+    assert shown(config, "/md/") == [
+        (
+            (
+                "Raw",
+                "<p>First line<br>\nsecond line, <strong>bold</strong> and <em>slanted</em></p>\n"
+                '<p>A <a href="https://example.org/x" rel="nofollow ugc noopener">link</a> and '
+                '<a href="https://img.example.org/cat.png" rel="nofollow ugc noopener">'
+                "a cat</a></p>\n",
+            ),
+            [],
+        )
+    ]
+    assert by_author("Raw").text == source  # the source, to edit, is the Markdown as written
+
+
+def test_script_and_event_handlers_in_a_waline_comment_do_not_survive(site, tmp_path):
+    config, importer = site
+    source = (
+        "Hello <script>alert(1)</script>\n"
+        '<img src="https://img.example.org/x.png" alt="pic" onerror="alert(2)">'
+        '<a href="javascript:alert(3)" onclick="alert(4)">click</a>\n\n'
+        "<style>body{display:none}</style>"
+        '<div onmouseover="alert(5)">end</div>'
+    )
+    importer.run(waline_file(tmp_path, [waline_comment("1", "Xss", source)]))
+    [((_, html), _)] = shown(config, "/md/")
+    for bad in ("<script", "alert", "onerror", "onclick", "onmouseover", "javascript:", "<style"):
+        assert bad not in html
+    assert html == (
+        "<p>Hello <br>\n"
+        '<a href="https://img.example.org/x.png" rel="nofollow ugc noopener">pic</a>'
+        '<a rel="nofollow ugc noopener">click</a></p>\nend'
+    )
+    assert by_author("Xss").text == source

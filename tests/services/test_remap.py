@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -380,6 +381,23 @@ class TestImport:
         ]
         again = importer.run(path, remap=rules)
         assert (again.comments_imported, again.comments_existing) == (0, 4)
+        assert Thread.select().count() == 2
+
+    def test_a_dry_run_counts_what_the_real_run_does(self, site, tmp_path):
+        """Threads 1 and 2 land on one new uri: one is created, the other then exists."""
+        config, _ = site
+        importer = Importer(config, Keys.from_secret(config.security.secret))
+        path = tmp_path / "disqus.xml"
+        path.write_text(MOVED_BLOG, encoding="utf-8")
+        rules = Rules.parse("strip-query\nprefix /blog/ /posts/\n")
+
+        dry = importer.run(path, remap=rules, dry_run=True)
+        assert Thread.select().count() == 0
+        real = importer.run(path, remap=rules)
+
+        assert (dry.threads_created, dry.threads_existing) == (2, 1)
+        # the same summary, but for the spam filter, which a dry run does not teach
+        assert replace(dry, dry_run=False, filter_trained=real.filter_trained) == real
         assert Thread.select().count() == 2
 
     def test_a_callable_remaps_too_and_a_bad_uri_skips_its_thread(self, site, tmp_path):

@@ -142,6 +142,39 @@ def test_renders(source, expected):
     assert_safe_html(html)
 
 
+# A peer's Markdown (imported Waline and Artalk comments): line breaks kept, raw HTML sanitized.
+PEER = [
+    ("single-newline-is-a-break", "a\nb", "<p>a<br>\nb</p>\n"),
+    ("prose-too", "One line\nAnother line", "<p>One line<br>\nAnother line</p>\n"),
+    ("b-and-i", "<b>x</b> <i>y</i>", "<p><strong>x</strong> <em>y</em></p>\n"),
+    (
+        "raw-link",
+        '<a href="https://example.com" title="t">x</a>',
+        f"<p>{link('https://example.com', 'x')}</p>\n",
+    ),
+    (
+        "img-is-link",
+        'a <img alt="a &lt;cat&gt;" src="https://example.com/c.png" width="9"/>',
+        f"<p>a {link('https://example.com/c.png', 'a &lt;cat&gt;')}</p>\n",
+    ),
+    ("img-without-src", '<img alt="only alt">', "only alt"),
+    ("script-gone", "a <script>alert(1)</script> b", "<p>a  b</p>\n"),
+    ("handler-gone", '<em onclick="alert(1)">x</em>', "<p><em>x</em></p>\n"),
+    ("other-tags-text", '<span style="color:red">x</span>', "<p>x</p>\n"),
+]
+
+
+@pytest.mark.parametrize(("source", "expected"), [c[1:] for c in PEER], ids=[c[0] for c in PEER])
+def test_renders_a_peers_markdown(source, expected):
+    assert render(source, breaks=True, raw_html=True) == expected
+
+
+def test_reader_comments_keep_commonmark_without_raw_html():
+    assert render("a\n<b>b</b>") == "<p>a\n&lt;b&gt;b&lt;/b&gt;</p>\n"
+    assert render("a\nb", breaks=True) == "<p>a<br>\nb</p>\n"
+    assert render("<b>b</b>", raw_html=True) == "<p><strong>b</strong></p>\n"
+
+
 @pytest.mark.parametrize(
     "source",
     [

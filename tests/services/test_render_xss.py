@@ -49,6 +49,13 @@ def test_vector_is_harmless(payload):
     assert_safe_html(render(payload))
 
 
+@pytest.mark.parametrize("payload", [p for _, p in VECTORS], ids=[i for i, _ in VECTORS])
+def test_vector_is_harmless_with_raw_html_on(payload):
+    """Imported Waline and Artalk comments pass raw HTML to the sanitizer."""
+    assert_safe_html(render(payload, breaks=True, raw_html=True))
+    assert_safe_html(render(f"text\n{payload}\nmore **text**", breaks=True, raw_html=True))
+
+
 @pytest.mark.parametrize("wrapper", WRAPPERS.values(), ids=WRAPPERS.keys())
 @pytest.mark.parametrize("payload", [p for _, p in VECTORS], ids=[i for i, _ in VECTORS])
 def test_vector_in_markdown_context_is_harmless(payload, wrapper):

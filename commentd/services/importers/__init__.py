@@ -24,7 +24,7 @@ from pathlib import Path
 
 from commentd.config import Config
 from commentd.errors import CommentdError, ValidationError
-from commentd.services import audit, validation
+from commentd.services import audit, bans, validation
 from commentd.services import filter as spam_filter
 from commentd.services.audit import Actor
 from commentd.services.clients import anonymize_ip
@@ -32,6 +32,7 @@ from commentd.services.comments import bump_version
 from commentd.services.importers import bodies, pipeline
 from commentd.services.importers.formats import FORMATS, Options, Source, detect
 from commentd.services.importers.records import (
+    BanRecord,
     CommentRecord,
     Record,
     Skipped,
@@ -41,7 +42,7 @@ from commentd.services.importers.records import (
 from commentd.services.keys import Keys, keyed_hash
 from commentd.storage import indexes, tallies, writes
 from commentd.storage.database import relaxed_durability, write_transaction
-from commentd.storage.models import Comment, Status, Thread, Vote, text_hash, utcnow
+from commentd.storage.models import Ban, Comment, Status, Thread, Vote, text_hash, utcnow
 
 BATCH = 10_000
 RECENT = 50_000  # source comment ids remembered for linking replies
@@ -50,6 +51,8 @@ LEARNED = ("status", "text", "author", "website", "email")
 # Comments of each class (spam, ham) one import teaches the filter: enough for a working
 # model; learning costs more than the rest of the import, so the rest can learn later.
 TRAINING_LIMIT = 2_000
+# A source's block ending this far ahead is a permanent one (Remark42's run for a century).
+FOR_GOOD = dt.timedelta(days=50 * 365)
 
 
 @dataclass
@@ -63,6 +66,8 @@ class Summary:
     comments_imported: int = 0
     comments_existing: int = 0
     votes_imported: int = 0
+    bans_imported: int = 0  # the source's blocked users, banned (or, dry, to be banned)
+    bans_existing: int = 0
     comments_hidden: int = 0  # of comments_imported: held because their thread was deleted
     filter_trained: int = 0
     filter_untrained: int = 0  # spam and approved comments past the import's TRAINING_LIMIT
@@ -108,6 +113,8 @@ class _ImportState:
 
     source: str
     threads: dict[str, int | None] = field(default_factory=dict)
+    planned: set[str] = field(default_factory=set)  # uris a dry run would create
+    banned: set[tuple[str, str]] = field(default_factory=set)  # (kind, value) banned now
     deleted_threads: set[str] = field(default_factory=set)  # source keys
     recent: collections.OrderedDict[str, tuple[int, int]] = field(
         default_factory=collections.OrderedDict
@@ -153,6 +160,8 @@ def _audit(actor: Actor, path: Path, summary: Summary, error: str | None = None)
         "hidden": summary.comments_hidden,
         "skipped": summary.skipped_total,
     }
+    if summary.bans_imported:
+        detail["bans"] = summary.bans_imported
     if error is not None:
         detail["error"] = error
     with write_transaction():
@@ -176,6 +185,7 @@ class Importer:
         self.clock = clock
         self.parallel = parallel
         self.remap: Callable[[str], str] | None = None
+        self.actor: Actor = audit.SYSTEM
 
     def run(
         self,
@@ -203,7 +213,7 @@ class Importer:
                 code="unknown_format",
             )
         summary = Summary(format, dry_run)
-        self.remap = remap
+        self.remap, self.actor = remap, actor
         try:
             with relaxed_durability():
                 self._read(path, summary, progress, keep_pings)
@@ -276,7 +286,7 @@ class Importer:
             elif isinstance(record, ThreadRecord):
                 if record.deleted:
                     state.deleted_threads.add(record.key)
-                self._thread(record, summary, state.threads, dry)
+                self._thread(record, summary, state, dry)
             elif isinstance(record, CommentRecord):
                 try:
                     self._comment(record, summary, state, dry)
@@ -286,6 +296,8 @@ class Importer:
                 if not dry:
                     self._insert_pending(state, summary)
                 self._vote(record, summary, state, dry)
+            elif isinstance(record, BanRecord):
+                self._ban(record, summary, state, dry)
         if not dry:
             self._insert_pending(state, summary)
 
@@ -335,12 +347,17 @@ class Importer:
             chosen.append(Comment(id=row["id"], **fields))
         return spam_filter.learn_many(chosen)
 
-    def _thread(self, record: ThreadRecord, summary: Summary, threads, dry: bool) -> None:
+    def _thread(self, record: ThreadRecord, summary: Summary, state: _ImportState, dry: bool):
+        threads = state.threads
         try:
             uri = validation.uri(self.remap(record.uri) if self.remap else record.uri)
         except CommentdError as exc:
             summary.skipped[f"thread: {exc.message}"] += 1
             threads[record.key] = None
+            return
+        if dry and uri in state.planned:  # another source thread's uri (a remap joined them)
+            summary.threads_existing += 1
+            threads[record.key] = -1
             return
         existing = Thread.get_or_none(Thread.uri == uri)
         if existing is not None:
@@ -349,6 +366,7 @@ class Importer:
             return
         summary.threads_created += 1
         if dry:
+            state.planned.add(uri)  # not written: what the real run would then find
             threads[record.key] = -1
             return
         thread = Thread.create(
@@ -417,3 +435,28 @@ class Importer:
             Vote.create(
                 comment=comment, voter=record.voter, value=record.value, created=record.created
             )
+
+    def _ban(self, record: BanRecord, summary: Summary, state: _ImportState, dry: bool):
+        """Ban a commenter the source blocked, through the ban service (audited as the
+        import's actor); a ban already there is left as it is, a block already over skipped."""
+        now = self.clock()
+        if record.until is not None and record.until <= now:
+            summary.skipped["blocked user whose block has ended"] += 1
+            return
+        try:
+            value = bans.normalize(record.kind, record.value)
+        except CommentdError as exc:
+            summary.skipped[f"blocked user: {exc.message}"] += 1
+            return
+        found = Ban.select().where((Ban.kind == record.kind) & (Ban.value == value)).exists()
+        if found or (record.kind, value) in state.banned:  # a dry run's bans are not written
+            summary.bans_existing += 1
+            return
+        summary.bans_imported += 1
+        state.banned.add((record.kind, value))
+        if dry:
+            return
+        reason = record.reason or f"blocked in {state.source}"
+        if record.until is not None and record.until - now < FOR_GOOD:
+            reason += f" until {record.until:%Y-%m-%d}"
+        bans.add(record.kind, value, self.actor, reason)

@@ -2,8 +2,9 @@
 
 Each item (an "Artran") is one comment with its page, site and commenter, every value a
 string: ``id``, ``rid`` (the comment it answers, "0" at the top), ``content`` (Markdown:
-Artalk renders it when shown), ``ua``, ``ip``, ``is_collapsed``, ``is_pending``,
-``is_pinned`` ("true" or "false"), ``vote_up``, ``vote_down``, ``created_at``,
+Artalk renders it when shown, single newlines as line breaks and raw HTML sanitized, and so
+do its records: ``breaks`` and ``raw_html``), ``ua``, ``ip``, ``is_collapsed``,
+``is_pending``, ``is_pinned`` ("true" or "false"), ``vote_up``, ``vote_down``, ``created_at``,
 ``updated_at`` (``2006-01-02 15:04:05 -0700``; before Artalk 2.9.1, Go's
 ``2006-01-02 15:04:05.999999999 -0700 MST``), ``nick``, ``email``, ``link``, ``password``,
 ``badge_name``, ``badge_color``, ``page_key`` (the page's URL or path), ``page_title``,
@@ -107,6 +108,8 @@ def _comment(item: dict, seen: set[str]) -> Iterator[Record]:
         remote_addr=_text(item.get("ip")) or None,
         likes=_count(item.get("vote_up")),
         dislikes=_count(item.get("vote_down")),
+        breaks=True,  # as the source shows its Markdown: newlines kept, raw HTML allowed
+        raw_html=True,
         extra={"pinned": _true(item.get("is_pinned"))},
     )
 

@@ -27,7 +27,9 @@ class ThreadRecord:
 class CommentRecord:
     """A comment. ``markdown`` or ``html`` is its body as the source had it; with both, ``html``
     is the source's own rendering of the Markdown, kept (sanitized again) instead of rendering
-    the Markdown anew, which costs twenty times more."""
+    the Markdown anew, which costs twenty times more. ``breaks`` and ``raw_html`` say how the
+    source renders its Markdown (``render()``'s options of those names): a single newline as a
+    line break, raw HTML kept as far as the sanitizer allows."""
 
     key: str
     thread_key: str
@@ -44,6 +46,8 @@ class CommentRecord:
     dislikes: int = 0
     notify: bool = False
     extra: dict = field(default_factory=dict)
+    breaks: bool = False
+    raw_html: bool = False
     prepared: tuple[str, str] | None = None  # (html, text) as stored, when already rendered
 
 
@@ -67,7 +71,21 @@ class VoteRecord:
     created: dt.datetime
 
 
-Record = ThreadRecord | CommentRecord | VoteRecord | Skipped
+@dataclass(frozen=True)
+class BanRecord:
+    """A commenter the source blocked, to be banned: ``kind`` and ``value`` as
+    ``bans.add`` takes them (``email`` and an address, for a peer's user), ``key`` the
+    source's user id. ``until`` is when the source's block ends (None: never); commentd's
+    bans do not end, so a block still running becomes a ban, one already over nothing."""
+
+    key: str
+    kind: str
+    value: str
+    until: dt.datetime | None = None
+    reason: str | None = None
+
+
+Record = ThreadRecord | CommentRecord | VoteRecord | BanRecord | Skipped
 
 
 def voter_of(source: str, user: str) -> str:

@@ -1,8 +1,14 @@
 """Remark42's backup (``remark42 backup``, the admin export, the daily auto-backups): JSON
 Lines, usually gzip-compressed. The first line is a header ``{"version": 1, "users": [...],
-"posts": [...]}``: each user's block and details (the email a user gave for reply
-notifications), and the read-only posts. Then one comment per line, the comments of one page
-together, oldest first; ``text`` is the HTML Remark42 rendered and shows.
+"posts": [...]}``: each user's block (``{"status": true, "until": TIME}``; a permanent
+block runs for a century) and details (the email a user gave for reply notifications), and
+the read-only posts. Then one comment per line, the comments of one page together, oldest
+first; ``text`` is the HTML Remark42 rendered and shows.
+
+A blocked user becomes a ban of their email, the one thing of theirs commentd can match
+(its bans are of emails, networks and words; Remark42 keeps no address, only a keyed hash of
+it, and a ban of a name would be a ban of a word in every comment). A blocked user without
+an email is skipped, with that reason.
 
 Follows umputun/remark42: ``backend/app/migrator/native.go`` (the header and the lines),
 ``backend/app/store/comment.go`` (Comment, Locator, Edit), ``backend/app/store/user.go``
@@ -19,6 +25,7 @@ from collections.abc import Iterable, Iterator
 
 from commentd.errors import ValidationError
 from commentd.services.importers.records import (
+    BanRecord,
     CommentRecord,
     Record,
     Skipped,
@@ -78,6 +85,17 @@ class _Header:
             if isinstance(user.get("id"), str)
             and (email := _str(_dict(user.get("details")).get("email")))
         }
+        self.blocked: list[Record] = []  # a ban (or the reason there is none) per blocked user
+        for user in map(_dict, _list(item["users"])):
+            block, user_id = _dict(user.get("blocked")), user.get("id")
+            if block.get("status") is not True or not isinstance(user_id, str):
+                continue
+            until = parse_time(_str(block.get("until")))
+            if user_id not in self.emails:
+                self.blocked.append(Skipped(user_id, "blocked user without an email: not banned"))
+                continue
+            email = self.emails[user_id]
+            self.blocked.append(BanRecord(user_id, "email", email, until, "blocked in Remark42"))
         self.read_only = {
             post["url"]
             for post in map(_dict, _list(item["posts"]))
@@ -138,8 +156,8 @@ def _records(item: dict, line: int, header: _Header, seen: set[str]) -> Iterator
 
 
 def read(lines: Iterable[bytes]) -> Iterator[Record]:
-    """The threads, comments and votes of a Remark42 backup; a bad line is skipped with its
-    reason, a file without the header refused."""
+    """The bans (of blocked users), threads, comments and votes of a Remark42 backup; a bad
+    line is skipped with its reason, a file without the header refused."""
     header: _Header | None = None
     seen: set[str] = set()  # page urls whose thread is out
     for number, raw in enumerate(lines, start=1):
@@ -147,6 +165,7 @@ def read(lines: Iterable[bytes]) -> Iterator[Record]:
             continue
         if header is None:
             header = _Header(raw)
+            yield from header.blocked
             continue
         try:
             item = json.loads(raw)

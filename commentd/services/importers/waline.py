@@ -3,8 +3,9 @@
 ``{"__version": "1.x", "type": "waline", "version": 1, "time": ..., "tables": [...],
 "data": {"Comment": [...], "Counter": [...], "Users": [...]}}``. A comment has ``objectId``,
 ``url`` (the page's path), ``nick``, ``mail``, ``link``, ``comment`` (its Markdown source:
-Waline renders it when shown), ``ip``, ``ua``, ``insertedAt`` (the comment's time;
-``createdAt`` and ``updatedAt`` are the row's), ``status`` (approved, waiting, spam), ``pid``
+Waline renders it when shown, single newlines as line breaks and raw HTML sanitized, and so
+do its records: ``breaks`` and ``raw_html``), ``ip``, ``ua``, ``insertedAt`` (the comment's
+time; ``createdAt`` and ``updatedAt`` are the row's), ``status`` (approved, waiting, spam), ``pid``
 (the comment it answers), ``rid`` (the root of its replies), ``like``, ``sticky`` and
 ``user_id``. A signed-in commenter is shown with their user's name, email and website
 (``Users``: ``objectId``, ``display_name``, ``email``, ``url``), so those are read first, in
@@ -127,6 +128,8 @@ def _comment(item: dict, users: dict[str, _User], seen: set[str]) -> Iterator[Re
         website=(user and user.website) or _str(item.get("link")),
         remote_addr=_str(item.get("ip")),
         likes=_count(item.get("like")),
+        breaks=True,  # as the source shows its Markdown: newlines kept, raw HTML allowed
+        raw_html=True,
         extra={"pinned": _flag(item.get("sticky"))},
     )
 
