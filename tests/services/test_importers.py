@@ -424,3 +424,32 @@ def test_a_json_export_keeps_its_html_sanitized_again_or_renders_the_text(site, 
         "*kept*": '<p><em>kept</em><a rel="nofollow ugc noopener">x</a></p>',
         "*rendered*": "<p><em>rendered</em></p>\n",
     }
+
+
+def test_votes_a_later_import_brings_settle_the_counts_an_earlier_one_wrote(site, tmp_path):
+    """A comment imported with 3 likes, then its voters: one of the 3 is now a vote row, so
+    its base is 2, the count stays 3, and the thread's cached reads are invalidated."""
+    _, importer = site
+    header = {"format": "commentd-export", "version": 1}
+    thread = {"type": "thread", "id": 1, "uri": "/votes/"}
+    comment = {"type": "comment", "id": 7, "thread": 1, "status": "approved", "text": "hi"}
+    comment |= {"likes": 3, "dislikes": 1}
+    vote = {"type": "vote", "comment": 7, "voter": "v1", "value": 1}
+    vote |= {"created": "2024-01-02T00:00:00Z"}
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("".join(json.dumps(line) + "\n" for line in [header, thread, comment]))
+    second.write_text("".join(json.dumps(line) + "\n" for line in [header, thread, comment, vote]))
+    importer.run(first)
+    imported = Comment.get()
+    assert (imported.likes, imported.likes_base, imported.dislikes_base) == (3, 3, 1)
+    version = Thread.get().version
+    summary = importer.run(second)
+    assert (summary.comments_imported, summary.votes_imported) == (0, 1)
+    settled = Comment.get()
+    assert (settled.likes, settled.likes_base, settled.dislikes, settled.dislikes_base) == (
+        3,
+        2,
+        1,
+        1,
+    )
+    assert Thread.get().version > version

@@ -120,7 +120,8 @@ class _ImportState:
         default_factory=collections.OrderedDict
     )
     orphans: list[tuple[int, int, str]] = field(default_factory=list)
-    touched: set[int] = field(default_factory=set)
+    touched: set[int] = field(default_factory=set)  # threads with new comments or votes
+    voted: set[int] = field(default_factory=set)  # threads with new votes
     existing: set[str] = field(default_factory=set)
     pending: list[tuple[dict, str, str | None]] = field(default_factory=list)
     trained: collections.Counter = field(default_factory=collections.Counter)  # by label
@@ -271,7 +272,7 @@ class Importer:
                 parent = state.find(self, parent_key)
                 if parent is not None and parent[0] != child_id and parent[1] == thread_id:
                     Comment.update(parent=parent[0]).where(Comment.id == child_id).execute()
-            tallies.settle_bases(state.touched)
+            tallies.settle_bases(state.voted)
             for thread_id in state.touched:
                 bump_version(thread_id)
 
@@ -412,6 +413,9 @@ class Importer:
             "status": record.status,
             "likes": max(0, record.likes),
             "dislikes": max(0, record.dislikes),
+            # no vote row backs a new comment's counts yet (settled again where votes come)
+            "likes_base": max(0, record.likes),
+            "dislikes_base": max(0, record.dislikes),
             "remote_addr": _network(record.remote_addr) if record.remote_addr else None,
             "notify": record.notify and not deleted,
             "notify_thread": bool(record.extra.get("notify_thread")) and not deleted,
@@ -432,6 +436,8 @@ class Importer:
             return
         summary.votes_imported += 1
         if not dry:
+            state.voted.add(found[1])
+            state.touched.add(found[1])
             Vote.create(
                 comment=comment, voter=record.voter, value=record.value, created=record.created
             )

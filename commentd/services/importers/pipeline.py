@@ -15,6 +15,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import MISSING, fields
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -60,16 +61,24 @@ def _packed(record: CommentRecord) -> tuple:
     )
 
 
+_STATUSES = {status.value: status for status in Status}
+_DEFAULTS = {f.name: f.default for f in fields(CommentRecord) if f.default is not MISSING}
+
+
 def _unpacked(values: tuple) -> CommentRecord:
-    """The record ``_packed`` made ``values`` of, with its body ``prepared``."""
+    """The record ``_packed`` made ``values`` of, with its body ``prepared``. Built as
+    unpickling builds an instance (its fields set at once, not one frozen ``__setattr__``
+    after another): this runs for every comment of a large import."""
     key, thread_key, parent_key, created, status, author, email, website, address, *rest = values
     likes, dislikes, notify, extra, prepared = rest
-    return CommentRecord(
-        key,
-        thread_key,
-        parent_key,
-        None if created is None else _EPOCH + created * _MICROSECOND,
-        Status(status),
+    record = object.__new__(CommentRecord)
+    record.__dict__.update(
+        _DEFAULTS,
+        key=key,
+        thread_key=thread_key,
+        parent_key=parent_key,
+        created=None if created is None else _EPOCH + created * _MICROSECOND,
+        status=_STATUSES[status],
         author=author,
         email=email,
         website=website,
@@ -80,6 +89,7 @@ def _unpacked(values: tuple) -> CommentRecord:
         extra=extra or {},
         prepared=prepared,
     )
+    return record
 
 
 def _read(format: str, path: str, options: Options, out: Connection) -> None:
