@@ -492,6 +492,8 @@ SECTIONS: dict[str, str] = {
     "security": "Secrets.",
     "mail": "Outgoing mail: moderation mails to the admin and reply notifications.",
     "webhooks": "HTTP callbacks for comment events.",
+    "webmention": "Webmentions: replies, likes and mentions from other sites, and fetching "
+    "their pages safely.",
     "outbox": "The queue that delivers mail and webhooks, with retries.",
     "admin": "The web admin page at /admin.",
 }
@@ -964,6 +966,52 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=1,
     ),
     Setting(
+        "webmention",
+        "receive",
+        STR,
+        "auto",
+        "Whether POST /webmention takes Webmentions from other sites: auto (yes once [site] "
+        "url is set, since a target is a page of that site), on or off.",
+        choices=("auto", "on", "off"),
+        allow_empty=False,
+    ),
+    Setting(
+        "webmention",
+        "timeout",
+        DURATION,
+        "10s",
+        "How long fetching a Webmention's source (or a page to send Webmentions from) may "
+        "take, connection and whole answer included.",
+        minimum=1,
+        maximum=120,
+    ),
+    Setting(
+        "webmention",
+        "max_bytes",
+        SIZE,
+        "1MiB",
+        "The most of a fetched page read; a longer page is refused.",
+        minimum=1024,
+        maximum=64 * 1024 * 1024,
+    ),
+    Setting(
+        "webmention",
+        "max_redirects",
+        INT,
+        "3",
+        "Redirects followed when fetching a page; each new address is checked again.",
+        minimum=0,
+        maximum=10,
+    ),
+    Setting(
+        "webmention",
+        "allow_private_addresses",
+        BOOL,
+        "false",
+        "For tests only: let fetches reach loopback, private and link-local addresses, which "
+        "are otherwise refused so that a stranger's URL cannot reach the server's own network.",
+    ),
+    Setting(
         "admin",
         "session_lifetime",
         DURATION,
@@ -1243,6 +1291,17 @@ class WebhooksConfig:
 
 
 @dataclass(frozen=True)
+class WebmentionConfig:
+    """``[webmention]``: receiving Webmentions, and the bounds of every page fetch."""
+
+    receive: str
+    timeout: int
+    max_bytes: int
+    max_redirects: int
+    allow_private_addresses: bool
+
+
+@dataclass(frozen=True)
 class OutboxConfig:
     """``[outbox]``: retries of mail and webhooks."""
 
@@ -1313,9 +1372,16 @@ class Config:
     security: SecurityConfig
     mail: MailConfig
     webhooks: WebhooksConfig
+    webmention: WebmentionConfig
     outbox: OutboxConfig
     admin: AdminConfig
     source: str | None = None
+
+    @property
+    def receives_webmentions(self) -> bool:
+        """Whether POST /webmention takes Webmentions (``[webmention] receive``)."""
+        receive = self.webmention.receive
+        return receive == "on" or (receive == "auto" and bool(self.site.url))
 
     @property
     def public_url(self) -> str:
@@ -1336,6 +1402,7 @@ _SECTION_TYPES: dict[str, type] = {
     "security": SecurityConfig,
     "mail": MailConfig,
     "webhooks": WebhooksConfig,
+    "webmention": WebmentionConfig,
     "outbox": OutboxConfig,
     "admin": AdminConfig,
 }
@@ -1454,6 +1521,14 @@ def _check_filter_thresholds(config: Config) -> None:
         )
 
 
+def _check_webmention(config: Config) -> None:
+    if config.webmention.receive == "on" and not config.site.url:
+        raise ConfigError(
+            "[webmention] receive: on needs [site] url (a Webmention's target is a page of it)",
+            field="webmention.receive",
+        )
+
+
 def _check_webhooks(config: Config) -> None:
     for url in config.webhooks.urls:
         parts = urlsplit(url)
@@ -1474,6 +1549,7 @@ _CHECKS: tuple[Callable[[Config], None], ...] = (
     _check_moderation_mode,
     _check_filter_thresholds,
     _check_webhooks,
+    _check_webmention,
 )
 
 

@@ -115,6 +115,11 @@ class Comment(BaseModel):
     # nothing caught it; and the class ("spam" or "ham") it trained the filter with, if any.
     caught_by = CharField(max_length=16, null=True)
     filter_label = CharField(max_length=8, null=True)
+    # How it came: "comment" (posted here), or by Webmention "reply" or "mention", then with
+    # ``source``, the page on the other site, and ``photo``, its author's picture (https).
+    kind = CharField(max_length=16, default="comment")
+    source = CharField(max_length=1024, null=True)
+    photo = CharField(max_length=1024, null=True)
 
     class Meta:
         indexes = (
@@ -283,6 +288,37 @@ class DigestPeriod(BaseModel):
     comments = IntegerField(default=0)  # how many the mail listed (0: no mail was sent)
 
 
+class Webmention(BaseModel):
+    """One page's Webmention of a page of this site, as received and as last verified.
+
+    ``status``: ``queued`` (received, not yet verified), ``verified`` (the source links to
+    the target: a reply or mention is then ``comment``, a like, repost or bookmark is counted
+    by this row alone), ``rejected`` (``error`` says why) or ``deleted`` (the source is gone
+    or no longer links here). The same source and target again is the same row, verified anew.
+    """
+
+    source = CharField(max_length=1024)
+    target = CharField(max_length=1024)
+    uri = CharField(max_length=1024)  # the target's thread uri
+    thread = ForeignKeyField(Thread, null=True, on_delete="CASCADE")  # set once verified
+    comment = ForeignKeyField(Comment, null=True, on_delete="SET NULL")
+    status = CharField(max_length=16, default="queued")
+    kind = CharField(max_length=16, null=True)  # reply, like, repost, bookmark, mention
+    author_name = CharField(max_length=256, null=True)
+    author_url = CharField(max_length=1024, null=True)
+    author_photo = CharField(max_length=1024, null=True)
+    published = DateTimeField(null=True)
+    received = DateTimeField(default=utcnow)
+    verified = DateTimeField(null=True)
+    error = CharField(max_length=512, null=True)
+
+    class Meta:
+        indexes = (
+            (("source", "target"), True),
+            (("thread", "kind", "status"), False),
+        )
+
+
 REPORT_REASONS = ("spam", "abuse", "off_topic", "other")
 
 MODELS = (
@@ -300,4 +336,5 @@ MODELS = (
     Refusal,
     Subscriber,
     DigestPeriod,
+    Webmention,
 )

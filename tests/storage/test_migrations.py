@@ -91,6 +91,7 @@ def test_migrated_schema_equals_the_models(database_url):
         "refusal",
         "subscriber",
         "digest_period",
+        "webmention",
     }
     assert migrated == from_models
 
