@@ -18,7 +18,18 @@ from commentd.services.site import open_site
 from commentd.services.spam import checker_for
 from commentd.services.subscriptions import Subscriptions
 from commentd.services.threads import ThreadService
-from commentd.web import admin, api, fastpath, html, links, metrics, pages, serialize
+from commentd.services.webmention import Receiver
+from commentd.web import (
+    admin,
+    api,
+    fastpath,
+    html,
+    links,
+    metrics,
+    pages,
+    serialize,
+    webmention,
+)
 from commentd.web.compression import Compressor
 from commentd.web.origins import OriginPolicy
 from commentd.web.scope import RequestScope, install_error_handler
@@ -53,6 +64,7 @@ def create_app(config: Config) -> bottle.Bottle:
     links.register(app, site)
     admin.register(app, site, limiter, services.addresses)
     pages.register(app, config, reads)
+    webmention.register(app, services, Receiver(config, keys.webmention_status), limiter)
     # the fast path inside the metrics: its answers are counted and logged like any other
     metrics.install(
         app, config, services.addresses, fastpath.wrap(app, reads, origins, Compressor(app.wsgi))

@@ -44,6 +44,14 @@ NOT_HTTP_CODES = {
     "file_exists",
     "not_sqlite",
     "backup_failed",
+    # a fetch's failures: in a Webmention's status and the CLI's messages, not as answers
+    "fetch_bad_url",
+    "fetch_failed",
+    "fetch_private_address",
+    "fetch_timeout",
+    "fetch_too_large",
+    "fetch_too_many_redirects",
+    "fetch_unresolved",
 }
 
 

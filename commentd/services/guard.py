@@ -41,6 +41,11 @@ class RateLimiter:
             "vote": [(MINUTE, limits.votes_per_minute)],
             "report": [(HOUR, limits.reports_per_hour)],
             "login": [(LOGIN_WINDOW, config.admin.login_attempts)],
+            # a Webmention is a comment from another site's server: the same allowance
+            "webmention": [
+                (MINUTE, limits.comments_per_minute),
+                (HOUR, limits.comments_per_hour),
+            ],
         }
         self.clock = clock
 

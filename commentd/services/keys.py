@@ -56,6 +56,7 @@ class Keys:
     admin_session: bytes
     subscription: bytes
     challenge: bytes
+    webmention_status: bytes
 
     @classmethod
     def from_secret(cls, secret: str) -> Keys:
@@ -70,4 +71,5 @@ class Keys:
             admin_session=derive(secret, "commentd/admin-session/v1"),
             subscription=derive(secret, "commentd/subscription/v1"),
             challenge=derive(secret, "commentd/challenge/v1"),
+            webmention_status=derive(secret, "commentd/webmention-status/v1"),
         )
