@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from commentd.errors import ValidationError
-from commentd.services import admin_auth, bans, validation
+from commentd.services import admin_auth, bans, validation, webmention
 from commentd.services.audit import Actor
 from commentd.storage.database import connection
 
@@ -335,6 +335,42 @@ def test_the_network_query_pattern_accepts_exactly_what_the_view_takes():
     @example("203.0.113.0/24")
     def agree(value: str) -> None:
         taken = accepted(lambda v: bans.address(v), value)
+        assert (compiled.search(value) is not None) == taken, repr(value)
+
+    agree()
+
+
+URL_CHARACTERS = st.text(
+    st.sampled_from(
+        [*"hHtTpPsS:/?#.-_~%!$&'()*+,;=@[]\\ 059aZé", "\t", "\n", "\x00", "\x7f", "\u200b"]
+    ),
+    max_size=24,
+)
+
+
+@pytest.mark.parametrize("field", ["source", "target"])
+def test_the_webmention_url_pattern_accepts_exactly_what_the_endpoint_takes(field):
+    schema = SCHEMAS["WebmentionRequest"]["properties"][field]
+    assert (schema["pattern"], schema["maxLength"]) == (webmention.URL_PATTERN, webmention.MAX_URL)
+    compiled = pattern(schema)
+
+    def check(value: str) -> None:
+        webmention._url(value, field, code=f"invalid_{field}")
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.one_of(URL_CHARACTERS, st.builds("https://a.b{}".format, URL_CHARACTERS)))
+    @example("https://blog.example.com:65535/p?q#f")
+    @example("https://blog.example.com:65536/")
+    @example("HTTP://A.B")
+    @example("https://a.b/\n")
+    @example(" https://a.b/")
+    def agree(value: str) -> None:
+        try:
+            check(value)
+        except ValidationError:
+            taken = False
+        else:
+            taken = True
         assert (compiled.search(value) is not None) == taken, repr(value)
 
     agree()
