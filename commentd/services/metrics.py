@@ -409,6 +409,13 @@ OUTBOX = Counter(
     "Mail and webhook deliveries, by kind and outcome (sent, failed).",
     ("kind", "outcome"),
 )
+WEBMENTIONS = Counter(
+    "commentd_webmentions_total",
+    "Webmentions by outcome: received (queued by POST /webmention), then verified, rejected "
+    "or deleted.",
+    ("outcome",),
+    statsd="webmentions",
+)
 SCREENING_CATCHES = Counter(
     "commentd_screening_catches_total",
     "New comments a screening signal caught, by signal and action (spam, hold, refuse).",

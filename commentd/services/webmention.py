@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from commentd.config import Config
 from commentd.errors import NotFound, ValidationError
-from commentd.services import outbox
+from commentd.services import metrics, outbox
 from commentd.services.keys import keyed_hash
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Webmention, utcnow
@@ -114,6 +114,7 @@ class Receiver:
                 found.status, found.received, found.error = "queued", now, None
                 found.save(only=[Webmention.status, Webmention.received, Webmention.error])
             outbox.enqueue(KIND, source, {"id": found.id})
+        metrics.WEBMENTIONS.inc({"outcome": "received"})
         return found
 
     def status(self, webmention_id: int, token: str | None) -> Webmention:

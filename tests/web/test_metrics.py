@@ -208,6 +208,12 @@ FAMILIES = {
         "New comments a screening signal caught, by signal and action (spam, hold, refuse).",
         {"commentd_screening_catches_total": ("action", "signal")},
     ),
+    "commentd_webmentions": (
+        "counter",
+        "Webmentions by outcome: received (queued by POST /webmention), then verified, rejected "
+        "or deleted.",
+        {"commentd_webmentions_total": ("outcome",)},
+    ),
     "commentd_database_errors": (
         "counter",
         "Requests that failed because the database did.",

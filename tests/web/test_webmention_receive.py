@@ -51,6 +51,18 @@ def test_a_webmention_is_accepted_queued_and_has_a_status_url(site_client):
     }
 
 
+def test_each_webmention_received_is_counted(site_client):
+    def received() -> float:
+        text = site_client.get("/metrics").raw.decode()
+        lines = [x for x in text.splitlines() if x.startswith("commentd_webmentions_total")]
+        return sum(float(x.rsplit(" ", 1)[1]) for x in lines if 'outcome="received"' in x)
+
+    before = received()
+    send(site_client, source=SOURCE, target=f"{SITE}/post/")
+    send(site_client, source="ftp://x/", target=f"{SITE}/post/")  # refused: not counted
+    assert received() == before + 1
+
+
 def test_the_same_source_and_target_again_is_the_same_webmention_queued_anew(site_client):
     first = send(site_client, source=SOURCE, target=f"{SITE}/post/").json
     Webmention.update(status="rejected", error="no link").execute()
