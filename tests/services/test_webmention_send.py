@@ -334,6 +334,11 @@ def test_a_failing_endpoint_is_retried(blog, target):
     assert [r.path for r in target.received if r.method == "POST"] == ["/wm"]
 
 
+def test_the_workers_lease_outlasts_a_webmention_post(make_config):
+    config = make_config(**{"webmention.timeout": "30s", "mail.timeout": "2s"})
+    assert Worker(config, steps=[]).lease == 4 * 30 + 5
+
+
 def test_dry_run_discovers_and_queues_nothing(blog, target):
     config, site = blog
     target.pages["/a"] = link_header("</wm>; rel=webmention")
