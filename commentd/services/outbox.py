@@ -166,7 +166,7 @@ def default_steps(config: Config) -> list[Step]:
 class Worker(threading.Thread):
     """Sends due messages in the background until ``stop()``.
 
-    ``lease`` (seconds) must outlast one send; by default it is four times the longer of the
+    ``lease`` (seconds) must outlast one send; by default it is four times the longest of the
     mail, webhook and webmention timeouts, plus 5 s. ``clock`` and ``handlers`` are for tests.
     """
 
