@@ -52,6 +52,9 @@ NOT_HTTP_CODES = {
     "fetch_too_large",
     "fetch_too_many_redirects",
     "fetch_unresolved",
+    # commentd webmention send
+    "not_own_page",
+    "page_unavailable",
 }
 
 

@@ -176,7 +176,18 @@ def init(
 
 def _register_groups() -> None:
     """Add the commands and groups that live in modules of their own."""
-    from commentd.cli import admin, audit, bans, data, mail, maintenance, moderate, remap, spam
+    from commentd.cli import (
+        admin,
+        audit,
+        bans,
+        data,
+        mail,
+        maintenance,
+        moderate,
+        remap,
+        spam,
+        webmention,
+    )
 
     moderate.threads.add_command(remap.remap)
 
@@ -198,6 +209,7 @@ def _register_groups() -> None:
         admin.admin,
         audit.audit,
         spam.spam,
+        webmention.webmention,
     ):
         cli.add_command(command)
 

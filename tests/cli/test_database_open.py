@@ -44,6 +44,7 @@ ARGUMENTS = {
     "privacy delete": ["--email", "a@example.com", "--yes"],
     "outbox retry": ["1"],
     "purge": ["--spam-older-than", "30d"],
+    "webmention send": ["https://blog.example.com/post/"],
 }
 #: Commands that open no database, or report on it rather than stop (``check``).
 NO_DATABASE = {"init", "serve", "check", "mail test"}

@@ -205,7 +205,7 @@ def the_row(path: str) -> OutboxMessage:
 @pytest.mark.slow
 def test_a_mail_survives_the_worker_being_killed_mid_send(runner, ini, mailbox):  # noqa: F811
     # timeouts of 2 s give a lease of 4 * 2 + 5 = 13 s
-    path = ini(mail={"timeout": "2s"}, webhooks={"timeout": "2s"})
+    path = ini(mail={"timeout": "2s"}, webhooks={"timeout": "2s"}, webmention={"timeout": "2s"})
     port = free_port()
     mailbox.mode = "block"
     server = start_serve(path, port)
