@@ -1,4 +1,5 @@
-"""The outbox: mail and webhooks queued in the database, and the worker that sends them.
+"""The outbox: mail, webhooks and Webmention verifications queued in the database, and the
+worker that sends them.
 
 A message is written by ``enqueue`` inside the transaction that causes it, so a rolled-back
 comment sends nothing. A ``Worker`` claims due rows with a lease (a conditional UPDATE, so two
@@ -134,8 +135,9 @@ def backoff(retry_delay: int, attempts: int) -> int:
 
 def default_handlers(config: Config) -> dict[str, Handler]:
     """One sender per kind: ``email`` through SMTP, ``webhook`` through HTTP, ``akismet``
-    (moderators' decisions) to Akismet."""
-    from commentd.services import mail, spam, webhooks
+    (moderators' decisions) to Akismet, and ``webmention``, the verification of a received
+    Webmention (its source fetched and read)."""
+    from commentd.services import mail, spam, webhooks, webmention_verify
 
     akismet = spam.akismet_for(config.moderation, config.public_url)
     return {
@@ -144,6 +146,7 @@ def default_handlers(config: Config) -> dict[str, Handler]:
         webhooks.KIND: lambda recipient, payload: webhooks.deliver(
             config.webhooks, recipient, payload
         ),
+        webmention_verify.KIND: webmention_verify.Verifier(config),
     }
 
 
@@ -163,7 +166,7 @@ class Worker(threading.Thread):
     """Sends due messages in the background until ``stop()``.
 
     ``lease`` (seconds) must outlast one send; by default it is four times the longer of the
-    mail and webhook timeouts, plus 5 s. ``clock`` and ``handlers`` are for tests.
+    mail, webhook and Webmention fetch timeouts, plus 5 s. ``clock`` and ``handlers`` are for tests.
     """
 
     def __init__(
@@ -181,7 +184,7 @@ class Worker(threading.Thread):
         self.handlers = dict(handlers if handlers is not None else default_handlers(config))
         self.steps = list(steps if steps is not None else default_steps(config))
         self.poll_interval = poll_interval
-        longest = max(config.mail.timeout, config.webhooks.timeout)
+        longest = max(config.mail.timeout, config.webhooks.timeout, config.webmention.timeout)
         self.lease = lease if lease is not None else LEASE_FACTOR * longest + LEASE_MARGIN
         self.clock = clock
         self._wake = threading.Event()
