@@ -166,7 +166,7 @@ class Worker(threading.Thread):
     """Sends due messages in the background until ``stop()``.
 
     ``lease`` (seconds) must outlast one send; by default it is four times the longer of the
-    mail, webhook and Webmention fetch timeouts, plus 5 s. ``clock`` and ``handlers`` are for tests.
+    mail and webhook timeouts, plus 5 s. ``clock`` and ``handlers`` are for tests.
     """
 
     def __init__(
@@ -184,7 +184,7 @@ class Worker(threading.Thread):
         self.handlers = dict(handlers if handlers is not None else default_handlers(config))
         self.steps = list(steps if steps is not None else default_steps(config))
         self.poll_interval = poll_interval
-        longest = max(config.mail.timeout, config.webhooks.timeout, config.webmention.timeout)
+        longest = max(config.mail.timeout, config.webhooks.timeout)
         self.lease = lease if lease is not None else LEASE_FACTOR * longest + LEASE_MARGIN
         self.clock = clock
         self._wake = threading.Event()
