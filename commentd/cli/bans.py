@@ -17,7 +17,8 @@ KIND = click.Choice(ban_service.KINDS)
 @CONFIG_OPTION
 @click.option("--reason", help="A note for the other moderators.")
 def ban(kind: str, value: str, config_path: str | None, reason: str | None) -> None:
-    """Ban an email (or @domain), an ip (address or CIDR network) or a word."""
+    """Ban an email (or @domain), an ip (address or CIDR network), a word, or a domain
+    (Webmentions from it and its subdomains)."""
     open_site_for(config_path)
     made = run_service(lambda: ban_service.add(kind, value, actor(), reason))
     click.echo(f"banned {made.kind} {made.value}")

@@ -1,7 +1,9 @@
-"""Bans kept in the database: emails (or ``@domain``), client networks and words.
+"""Bans kept in the database: emails (or ``@domain``), client networks, words and domains.
 
 They add to the config's blocklists (``[moderation] blocked_*``) and act the same way, per
 ``blocklist_action``; unlike the config, they change without a restart and across processes.
+A ``domain`` ban is for Webmentions: a source on that host or any of its subdomains is
+rejected when it is verified (``webmention_verify.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from commentd.services.clients import IPV4_PREFIX, IPV6_PREFIX
 from commentd.storage.database import write_transaction
 from commentd.storage.models import Ban, Comment, utcnow
 
-KINDS = ("email", "ip", "word")
+KINDS = ("email", "ip", "word", "domain")
 # What a moderator can ban from a comment, and the kind of ban each one becomes.
 COMMENTER_KINDS = {"email": "email", "network": "ip"}
 MAX_REASON = 256
@@ -63,9 +65,19 @@ NETWORK_PATTERN = (
 )
 EMAIL_PATTERN = f"^[{_SPACE}]*[^{_SPACE}]*@[^{_SPACE}]*[{_SPACE}]*$"
 WORD_PATTERN = f"^[{_SPACE}]*[^{_SPACE}][\\s\\S]*$"
-PATTERNS = {"email": EMAIL_PATTERN, "ip": NETWORK_PATTERN, "word": WORD_PATTERN}
+# A host name (or address), optionally written with its http(s):// and a final slash.
+_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SCHEME = "[Hh][Tt][Tt][Pp][Ss]?://"
+DOMAIN_PATTERN = f"^[{_SPACE}]*(?:{_SCHEME})?(?:{_LABEL}\\.)*{_LABEL}/?[{_SPACE}]*$"
+PATTERNS = {
+    "email": EMAIL_PATTERN,
+    "ip": NETWORK_PATTERN,
+    "word": WORD_PATTERN,
+    "domain": DOMAIN_PATTERN,
+}
 _ADDRESS_RE = re.compile(ADDRESS_PATTERN[1:-1])
 _PATTERN_RES = {kind: re.compile(pattern[1:-1]) for kind, pattern in PATTERNS.items()}
+_SCHEME_RE = re.compile(_SCHEME)
 
 
 @dataclass(frozen=True)
@@ -75,19 +87,22 @@ class BanLists:
     emails: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
 
 
 _REFUSED = {
     "email": "{value!r} is not an email address or @domain.",
     "ip": "{value!r} is not an IP address or CIDR network.",
     "word": "Give a value of 1 to 256 characters.",
+    "domain": "{value!r} is not a domain such as example.org.",
 }
 
 
 def normalize(kind: str, value: str) -> str:
     """The stored form of a ban's value (``PATTERNS`` say what each kind takes): an email or
-    @domain in its normal form, a network in CIDR, a word or phrase in its normal form;
-    raises ``ValidationError`` for a bad one."""
+    @domain in its normal form, a network in CIDR, a word or phrase in its normal form, a
+    domain as its lower-case host (no scheme, no slash); raises ``ValidationError`` for a bad
+    one."""
     value = value if isinstance(value, str) else ""
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}.", code="invalid_value")
@@ -98,6 +113,8 @@ def normalize(kind: str, value: str) -> str:
         raise ValidationError(message, code="invalid_value", field="value")
     if kind == "ip":
         return str(ipaddress.ip_network(value.strip(), strict=False))
+    if kind == "domain":
+        return _SCHEME_RE.sub("", value.strip(), count=1).rstrip("/").lower()
     stored = normal.email(value) if kind == "email" else normal.text(value)
     if len(stored) > MAX_VALUE:
         raise ValidationError(
@@ -243,4 +260,18 @@ def lists() -> BanLists:
     grouped: dict[str, list[str]] = {kind: [] for kind in KINDS}
     for kind, value in Ban.select(Ban.kind, Ban.value).tuples():
         grouped.setdefault(kind, []).append(value)
-    return BanLists(tuple(grouped["email"]), tuple(grouped["ip"]), tuple(grouped["word"]))
+    return BanLists(
+        tuple(grouped["email"]),
+        tuple(grouped["ip"]),
+        tuple(grouped["word"]),
+        tuple(grouped["domain"]),
+    )
+
+
+def domain_banned(host: str | None, domains: tuple[str, ...]) -> str | None:
+    """The banned domain that ``host`` is, or is a subdomain of; None when none is."""
+    host = (host or "").lower().rstrip(".")
+    for domain in domains:
+        if host == domain or host.endswith("." + domain):
+            return domain
+    return None

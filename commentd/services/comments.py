@@ -26,7 +26,7 @@ from commentd.services.guard import RateLimiter
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.pow import ProofOfWork
 from commentd.services.render import render
-from commentd.services.screening import Screener, Traps, record_catch
+from commentd.services.screening import Screener, Traps, check_links, record_catch
 from commentd.services.spam import Submission
 from commentd.services.threads import thread_closed
 from commentd.storage import tallies, writes
@@ -89,6 +89,27 @@ class Owned:
 
     comment: Comment
     is_owner: bool
+
+
+def thread_for_write(
+    config: Config, uri: str, title: str | None, clock: Callable[[], dt.datetime] = utcnow
+) -> Thread:
+    """The thread at ``uri`` to write a comment to, created with its first one; raises
+    ``403 thread_locked`` when it is closed. Call it inside the write transaction."""
+    thread = writes.thread_for_uri(uri)
+    if thread is None:
+        # Concurrent first comments race to create the thread (PostgreSQL runs them in
+        # parallel): the loser's insert does nothing and it reads the winner's row.
+        Thread.insert(uri=uri, title=title, created=clock()).on_conflict_ignore().execute()
+        return Thread.get(Thread.uri == uri)
+    if thread_closed(thread, config, clock):
+        raise THREAD_LOCKED
+    if title and not thread.title:
+        # Readers see the title, so it is a change of the thread like any other.
+        thread.title = title
+        thread.version += 1
+        thread.save(only=[Thread.title, Thread.version])
+    return thread
 
 
 def bump_version(thread_id: int) -> None:
@@ -346,12 +367,7 @@ class CommentService:
         return Created(earlier, self.token_for(earlier), replayed=True)
 
     def _check_links(self, html: str) -> None:
-        limit = self.config.comments.max_links
-        if limit and html.count("<a ") > limit:
-            record_catch("link_limit")
-            raise ValidationError(
-                f"A comment may contain at most {limit} links.", code="too_many_links", field="text"
-            )
+        check_links(html, self.config.comments.max_links)
 
     def _refuse_duplicate(self, thread: Thread, text: str, voter: str, email: str | None):
         """The same text again in the same thread from the same person is a double post."""
@@ -361,20 +377,7 @@ class CommentService:
             )
 
     def _thread_for_write(self, uri: str, title: str | None) -> Thread:
-        thread = writes.thread_for_uri(uri)
-        if thread is None:
-            # Concurrent first comments race to create the thread (PostgreSQL runs them in
-            # parallel): the loser's insert does nothing and it reads the winner's row.
-            Thread.insert(uri=uri, title=title, created=self.clock()).on_conflict_ignore().execute()
-            return Thread.get(Thread.uri == uri)
-        if thread_closed(thread, self.config, self.clock):
-            raise THREAD_LOCKED
-        if title and not thread.title:
-            # Readers see the title, so it is a change of the thread like any other.
-            thread.title = title
-            thread.version += 1
-            thread.save(only=[Thread.title, Thread.version])
-        return thread
+        return thread_for_write(self.config, uri, title, self.clock)
 
     def _parent(self, parent_id: int, thread: Thread) -> Comment:
         parent = writes.comment_by_id(parent_id)

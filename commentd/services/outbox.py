@@ -1,5 +1,5 @@
-"""The outbox: mail, webhooks and Webmentions queued in the database, and the worker that
-sends them.
+"""The outbox: mail, webhooks, Webmentions to send and Webmentions received to verify,
+queued in the database, and the worker that sends them.
 
 A message is written by ``enqueue`` inside the transaction that causes it, so a rolled-back
 comment sends nothing. A ``Worker`` claims due rows with a lease (a conditional UPDATE, so two
@@ -135,8 +135,9 @@ def backoff(retry_delay: int, attempts: int) -> int:
 
 def default_handlers(config: Config) -> dict[str, Handler]:
     """One sender per kind: ``email`` through SMTP, ``webhook`` through HTTP, ``akismet``
-    (moderators' decisions) to Akismet, ``webmention`` to the target's endpoint."""
-    from commentd.services import mail, spam, webhooks, webmention_send
+    (moderators' decisions) to Akismet, ``webmention_send`` to the target's endpoint, and
+    ``webmention``, the verification of a received Webmention (its source fetched and read)."""
+    from commentd.services import mail, spam, webhooks, webmention_send, webmention_verify
 
     akismet = spam.akismet_for(config.moderation, config.public_url)
     return {
@@ -148,6 +149,7 @@ def default_handlers(config: Config) -> dict[str, Handler]:
         webmention_send.KIND: lambda recipient, payload: webmention_send.deliver(
             config.webmention, recipient, payload
         ),
+        webmention_verify.KIND: webmention_verify.Verifier(config),
     }
 
 

@@ -24,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from commentd.config import Config
-from commentd.errors import Forbidden
+from commentd.errors import Forbidden, ValidationError
 from commentd.services import bans, catches, metrics, normal
 from commentd.services import filter as spam_filter
 from commentd.services.clients import Client
@@ -51,6 +52,16 @@ def record_catch(signal: str, comment: Comment | None = None) -> None:
     comment.caught_by = signal
     if comment.id is not None:
         comment.save(only=[Comment.caught_by])
+
+
+def check_links(html: str, limit: int) -> None:
+    """Refuse (``400 too_many_links``, counted as a ``link_limit`` refusal) HTML with more
+    than ``limit`` links; 0 is no limit."""
+    if limit and html.count("<a ") > limit:
+        record_catch("link_limit")
+        raise ValidationError(
+            f"A comment may contain at most {limit} links.", code="too_many_links", field="text"
+        )
 
 
 @dataclass(frozen=True)
@@ -201,19 +212,21 @@ class Screener:
             return True
         return bool(lists.networks) and client.within(lists.networks)
 
-    def held_by_rules(self, submission: Submission, html: str) -> bool:
-        """Whether the moderation mode holds this comment for approval."""
+    def held_by_rules(self, submission: Submission, html: str, sender: Any = None) -> bool:
+        """Whether the moderation mode holds this comment for approval. ``sender`` selects the
+        comments of the same sender for the ``first`` rule (a Webmention's: its source's
+        domain); by default, those with the submission's email (none: always held)."""
         mode = self.settings.mode
         if "all" in mode:
             return True
         if "links" in mode and "<a " in html:
             return True
         if "first" in mode:
-            if not submission.email:
+            if sender is None and not submission.email:
                 return True
-            known = Comment.select().where(
-                (Comment.email == submission.email) & (Comment.status == Status.APPROVED)
-            )
+            if sender is None:
+                sender = Comment.email == submission.email
+            known = Comment.select().where(sender & (Comment.status == Status.APPROVED))
             if not known.exists():
                 return True
         return False
@@ -244,9 +257,16 @@ class Screener:
         metrics.FILTER_DECISIONS.inc({"decision": decision})
         return scored.value
 
-    def screen(self, submission: Submission, html: str, client: Client, traps: Traps) -> Verdict:
+    def screen(
+        self,
+        submission: Submission,
+        html: str,
+        client: Client,
+        traps: Traps,
+        sender: Any = None,
+    ) -> Verdict:
         """The status to store the comment with, and what caught it; raises ``403 blocked``
-        to refuse it (counted as a ``blocklist`` refusal)."""
+        to refuse it (counted as a ``blocklist`` refusal). ``sender``: see ``held_by_rules``."""
         trap = self.trap(traps)
         if trap is not None:
             return Verdict(Status.SPAM, trap)
@@ -265,5 +285,5 @@ class Screener:
             return Verdict(Status.PENDING, "filter", score)
         if self.too_fast(traps):
             return Verdict(Status.PENDING, "time_trap", score)
-        held = self.held_by_rules(submission, html)
+        held = self.held_by_rules(submission, html, sender)
         return Verdict(Status.PENDING if held else Status.APPROVED, None, score)

@@ -83,6 +83,7 @@ BAN_KINDS = (
     ("email", "Email or @domain"),
     ("ip", "Network (IP address or CIDR)"),
     ("word", "Word or phrase"),
+    ("domain", "Domain (Webmentions from it and its subdomains)"),
 )
 BOTTLE_MESSAGES = {
     400: "The request is malformed.",

@@ -67,6 +67,15 @@ def test_a_banned_email_or_domain_is_refused(site):
     assert client.post_comment(email="friend@example.com").status == 201
 
 
+def test_a_domain_ban_is_stored_as_its_host_and_listed(site):
+    _, run = site()
+    assert run("ban", "domain", " HTTPS://Spam.Example/ ").output == "banned domain spam.example\n"
+    failed(run("ban", "domain", "spam.example", ok=False), "domain spam.example is already banned.")
+    failed(run("ban", "domain", "not a host", ok=False), "is not a domain such as example.org")
+    assert [(r[0], r[1]) for r in rows(run("bans", "list").output)] == [("domain", "spam.example")]
+    assert run("unban", "domain", "spam.example").output == "unbanned domain spam.example\n"
+
+
 def test_bans_list_as_a_table_and_json(site):
     _, run = site()
     assert rows(run("bans", "list").output) == []
