@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import mf2py
 import pytest
 
 from commentd.services.comments import bump_version
 from commentd.storage.database import connection
 from commentd.storage.models import Status, Thread, Webmention
+from tests.web.test_html import Tree
 from tests.webmentions import BLOG, reaction, reply
 
 HOSTILE_NAME = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -131,3 +134,80 @@ def test_the_etag_changes_when_a_reaction_bumps_the_thread(client):
     assert again.status == 200
     assert again.header("ETag") != tag
     assert again.json["reactions"]["like"]["count"] == 1
+
+
+# -- the HTML fragment -----------------------------------------------------------------------
+
+
+def test_the_fragment_marks_a_reply_with_its_source_as_mf2py_reads_it(client):
+    rid = reply(source="https://other.example.org/2026/re-post")
+    mid = reply(kind="mention", author="Hedy", source="https://third.example.com/n/1")
+    html = fragment(client)
+    parsed = mf2py.parse(doc=f"<div class='h-entry'>{html}</div>", url=f"{BLOG}/post/")
+    first, second = parsed["items"][0]["properties"]["comment"]
+    assert first["type"] == ["h-cite"]
+    props = first["properties"]
+    assert props["url"] == ["https://other.example.org/2026/re-post"]
+    author = props["author"][0]
+    assert author["type"] == ["h-card"]
+    assert author["properties"]["name"] == ["Grace"]
+    assert author["properties"]["url"] == ["https://grace.other.example.org/"]
+    assert "photo" not in author["properties"]
+    assert second["properties"]["url"] == ["https://third.example.com/n/1"]
+    tree = Tree(html)
+    (via,) = [a for a in tree.find("a") if "cd-via" in a.get("class", "")][:1]
+    assert via["href"] == "https://other.example.org/2026/re-post"
+    assert via["rel"] == "nofollow ugc noopener"
+    assert ">via other.example.org</a>" in html
+    assert ">mentioned this on third.example.com</a>" in html
+    assert f'id="c{rid}"' in html
+    assert f'id="c{mid}"' in html
+    assert 'data-type="reply"' in html
+    assert 'data-type="mention"' in html
+    assert not tree.find("img")
+    assert "grace.jpg" not in html
+
+
+def test_the_fragment_shows_the_reactions_row(client):
+    for name in ("Ada", "Bob", "Cy"):
+        reaction(kind="like", name=name, url=f"https://{name.lower()}.example/")
+    reaction(kind="repost", name="Dee", url=None)
+    reaction(kind="bookmark", name="Eve")
+    reaction(kind="bookmark", name="Fay")
+    reaction(kind="like", name="Pending", status="queued")
+    html = fragment(client)
+    row = re.search(r'<ul class="cd-reactions"[^>]*>(.*?)</ul>', html, flags=re.DOTALL)
+    assert row, html
+    items = re.findall(r"<li[^>]*>(.*?)</li>", row[1])
+    text = " · ".join(re.sub(r"<[^>]+>", "", item) for item in items)  # the stylesheet's dots
+    assert text == "3 likes: Cy, Bob, Ada · 1 repost: Dee · 2 bookmarks: Fay, Eve"
+    links = Tree(row[0]).find("a")
+    assert [a["href"] for a in links][:3] == [
+        "https://cy.example/",
+        "https://bob.example/",
+        "https://ada.example/",
+    ]
+    assert all(a["rel"] == "nofollow ugc noopener" for a in links)
+    assert "tracker.example.net" not in html
+    # and in German, with German plurals
+    german = client.get("/html/thread", query={"uri": "/post/", "lang": "de"}).raw.decode()
+    assert "3 Likes" in german
+    assert "1 Repost" in german
+
+
+def test_the_fragment_has_no_reactions_row_without_reactions(client):
+    client.post_comment(text="just a comment")
+    reaction(kind="like", status="rejected")
+    assert '<ul class="cd-reactions"' not in fragment(client)
+
+
+def test_hostile_names_and_sources_are_inert_in_the_fragment(client):
+    reply(author=HOSTILE_NAME, website="javascript:alert(1)", source="javascript:alert(2)")
+    reaction(name=HOSTILE_NAME, url="javascript:alert(3)")
+    html = fragment(client)
+    assert "<script" not in html
+    assert "<img" not in html
+    tree = Tree(html)
+    hrefs = [a.get("href") for a in tree.find("a")]
+    assert not [h for h in hrefs if h and h.lower().startswith("javascript")]
+    assert "&lt;script&gt;" in html
