@@ -63,16 +63,50 @@ def words(lang: str) -> dict[str, object]:
     return {**english, **_read(EMBED_DIR / f"{lang}.json"), **_read(SERVER_DIR / f"{lang}.json")}
 
 
+def plural(lang: str, n: int) -> str:
+    """The CLDR plural category of the whole number ``n`` in ``lang`` (what the browser's
+    ``Intl.PluralRules`` gives the embed), for the few plural strings the server shows."""
+    n = abs(n)
+    ten, hundred = n % 10, n % 100
+    if lang in ("ja", "zh", "zh-Hant", "ko", "th", "vi", "id"):
+        return "other"
+    if lang in ("ru", "uk"):
+        if ten == 1 and hundred != 11:
+            return "one"
+        return "few" if 2 <= ten <= 4 and not 12 <= hundred <= 14 else "many"
+    if lang == "pl":
+        if n == 1:
+            return "one"
+        return "few" if 2 <= ten <= 4 and not 12 <= hundred <= 14 else "many"
+    if lang in ("cs", "sk"):
+        return "one" if n == 1 else "few" if 2 <= n <= 4 else "other"
+    if lang == "ro":
+        return "one" if n == 1 else "few" if n == 0 or 2 <= hundred <= 19 else "other"
+    if lang == "ar":
+        if n in (0, 1, 2):
+            return ("zero", "one", "two")[n]
+        return "few" if 3 <= hundred <= 10 else "many" if hundred >= 11 else "other"
+    if lang == "he" and n == 2:
+        return "two"
+    if lang in ("fr", "pt", "fa", "hi", "bn") and n == 0:
+        return "one"
+    many = lang in ("fr", "es", "it", "pt", "ca") and n and n % 1_000_000 == 0
+    return "one" if n == 1 else "many" if many else "other"
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``t(key, default=None, **values)``: the string ``key`` in ``lang`` (else English, else
     ``default``, else the key) with its ``{placeholders}`` filled from ``values``. A plural
-    string gives its ``other`` form: the server only counts in figures."""
-    table = words(language(lang))
+    string gives the form of ``n`` (``plural``), else its ``other`` form."""
+    lang = language(lang)
+    table = words(lang)
 
     def t(key: str, default: str | None = None, **values: object) -> str:
         found = table.get(key)
         if isinstance(found, dict):
-            found = found.get("other")
+            count = values.get("n")
+            form = plural(lang, count) if isinstance(count, int) else "other"
+            found = found.get(form) or found.get("other")
         text = found if isinstance(found, str) and found else default or key
         for name, value in values.items():
             text = text.replace("{" + name + "}", str(value))

@@ -1,8 +1,9 @@
 """Reading threads: the nested tree of visible comments, paged by cursor, and counts.
 
-A thread is read with one query for the thread and one for its comments; the tree is built
-in memory. Approved comments are shown; a deleted comment stays as an empty placeholder while
-it has visible replies; pending and spam comments are never shown here. Top-level comments
+A thread is read with one query for the thread, one for its comments and one for its
+Webmention likes, reposts and bookmarks (``reactions``); the tree is built in memory.
+Approved comments are shown; a deleted comment stays as an empty placeholder while it has
+visible replies; pending and spam comments are never shown here. Top-level comments
 are sorted and paged; replies always read oldest first, like a conversation.
 """
 
@@ -25,8 +26,10 @@ from commentd.services.cache import MEMO_ENTRIES, MEMO_KEY_SIZE, Recall
 from commentd.storage.models import Comment, Status, Thread, utcnow
 from commentd.storage.queries import (
     CommentRow,
+    Reactor,
     ThreadState,
     thread_comments,
+    thread_reactions,
     thread_state,
     thread_versions,
 )
@@ -63,6 +66,9 @@ class ThreadPage:
     cursor: str | None
     sort: str
     thread_id: int = 0
+    #: the thread's verified likes, reposts and bookmarks: the newest few people of each kind,
+    #: each row with its kind's exact count (``queries.thread_reactions``)
+    reactions: tuple[Reactor, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,7 @@ class ThreadService:
             cursor=next_cursor,
             sort=sort,
             thread_id=thread.id,
+            reactions=tuple(thread_reactions(thread.id)),
         )
 
     def counts(self, uris: Iterable[Any], field: str = "uri") -> dict[str, int]:

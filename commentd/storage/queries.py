@@ -14,7 +14,7 @@ from typing import NamedTuple
 from peewee import fn
 
 from commentd.storage.database import database_proxy
-from commentd.storage.models import Comment, Status, Thread
+from commentd.storage.models import Comment, Status, Thread, Webmention
 
 
 class ThreadState(NamedTuple):
@@ -41,6 +41,8 @@ class CommentRow(NamedTuple):
     likes: int
     dislikes: int
     pinned: bool
+    kind: str = "comment"  # "comment", or by Webmention "reply" or "mention"
+    source: str | None = None  # a Webmention's page on the other site
 
 
 ROW_COLUMNS = (
@@ -56,6 +58,8 @@ ROW_COLUMNS = (
     Comment.likes,
     Comment.dislikes,
     Comment.pinned,
+    Comment.kind,
+    Comment.source,
 )
 
 
@@ -132,9 +136,62 @@ def thread_comments(thread_id: int, statuses: tuple[Status, ...]) -> list[Commen
             row[9],
             row[10],
             bool(row[11]),
+            row[12] or "comment",
+            row[13],
         )
         for row in cursor.fetchall()
     ]
+
+
+#: The Webmention kinds a thread counts as reactions, not as comments.
+REACTIONS = ("like", "repost", "bookmark")
+#: How many of each reaction's people a thread page names.
+REACTION_PEOPLE = 20
+
+
+class Reactor(NamedTuple):
+    """One verified like, repost or bookmark of a thread, with how many of its kind there are."""
+
+    kind: str
+    count: int
+    name: str | None
+    url: str | None
+
+
+def thread_reactions(thread_id: int) -> list[Reactor]:
+    """The newest ``REACTION_PEOPLE`` verified likes, reposts and bookmarks of a thread per
+    kind, newest first, each with the exact count of its kind: one query on the
+    ``(thread, kind, status)`` index, counted and ranked by window functions."""
+
+    def build():
+        newest = fn.COALESCE(Webmention.published, Webmention.verified, Webmention.received)
+        order = [newest.desc(), Webmention.id.desc()]
+        ranked = (
+            Webmention.select(
+                Webmention.kind,
+                fn.COUNT(Webmention.id).over(partition_by=[Webmention.kind]).alias("n"),
+                fn.ROW_NUMBER().over(partition_by=[Webmention.kind], order_by=order).alias("rank"),
+                Webmention.author_name,
+                Webmention.author_url,
+            )
+            .where(
+                (Webmention.thread == 0)
+                & (Webmention.status == "verified")
+                & Webmention.kind.in_([""] * len(REACTIONS))
+            )
+            .alias("ranked")
+        )
+        return (
+            Webmention.select(ranked.c.kind, ranked.c.n, ranked.c.author_name, ranked.c.author_url)
+            .from_(ranked)
+            .where(ranked.c.rank <= REACTION_PEOPLE)
+            .order_by(ranked.c.kind, ranked.c.rank)
+        )
+
+    sql = _compiled("thread_reactions", build)
+    params = (thread_id, "verified", *REACTIONS, REACTION_PEOPLE)
+    cursor = database_proxy.execute_sql(sql, params)
+    return [Reactor(*row) for row in cursor.fetchall()]
 
 
 def _moment(raw: object) -> dt.datetime:
@@ -173,8 +230,10 @@ def recent_comments(limit: int, thread_id: int | None = None) -> list[RecentRow]
             row[9],
             row[10],
             bool(row[11]),
+            row[12] or "comment",
+            row[13],
         )
-        rows.append(RecentRow(comment, row[12], row[13]))
+        rows.append(RecentRow(comment, row[14], row[15]))
     return rows
 
 

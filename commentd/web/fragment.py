@@ -6,18 +6,24 @@ microformats2 (``h-cite p-comment``, ``p-author h-card``, ``dt-published``, ``e-
 the IndieWeb and schema.org ``Comment`` microdata for search engines. Every value a reader
 wrote is escaped here, in one place; the comment HTML was sanitized when it was stored. A plain
 ``<form method="post">`` at the end posts to ``/html/comments``.
+
+A Webmention reply or mention says where it came from ("via other.example.org", its
+``u-url``); the thread's likes, reposts and bookmarks are a row under the heading. No picture
+from another site is ever put in: a Webmention author's photo is not shown (docs/webmention.md).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from commentd.config import Config
 from commentd.services.i18n import direction, translator
 from commentd.services.pages import permalink
+from commentd.web.serialize import web_url
 
 # Enough to read the thread without the host page's CSS; the embed's own styles replace it.
 STYLE = (
@@ -27,7 +33,17 @@ STYLE = (
     ".commentd-thread .cd-meta{font-size:.9em;opacity:.8}"
     ".commentd-thread .cd-form label{display:block;margin:.5em 0}"
     ".commentd-thread .cd-form textarea{width:100%;min-height:6em;box-sizing:border-box}"
+    ".commentd-thread .cd-reactions{list-style:none;padding:0}"
+    ".commentd-thread .cd-reactions li{display:inline}"
+    '.commentd-thread .cd-reactions li+li:before{content:" · "}'
 )
+#: How a link to another site is marked: a reader's, not the site's, and no opener.
+FOREIGN = "nofollow ugc noopener"
+
+
+def host(url: str) -> str:
+    """The host name of an http(s) URL, as a marker names it."""
+    return urlsplit(url).hostname or url
 
 
 def _e(value: Any) -> str:
@@ -66,6 +82,9 @@ class FragmentRenderer:
             state += ' data-locked=""'
         if json_tag:
             state += f' data-etag="{_e(json_tag)}"'
+        reactions = data.get("reactions") or {}
+        if any(entry["count"] for entry in reactions.values()):
+            state += f' data-reactions="{_e(json.dumps(reactions, separators=(",", ":")))}"'
         parts = [
             f'<section class="commentd-thread" id="commentd-thread" lang="{_e(lang)}"'
             f' dir="{direction(lang)}"'
@@ -74,6 +93,7 @@ class FragmentRenderer:
             f'<link rel="alternate" type="application/atom+xml" href="{_e(feed)}">',
             f'<h2 id="commentd-heading">{_e(t("title_label"))} ({int(thread["total"])})</h2>',
         ]
+        parts.extend(self._reactions(reactions, t))
         if data["comments"]:
             parts.append('<div class="cd-comments">')
             parts.extend(self._comment(node, uri, t, top=True) for node in data["comments"])
@@ -114,6 +134,29 @@ class FragmentRenderer:
         return "\n".join(lines)
 
     @staticmethod
+    def _reactions(reactions: dict[str, Any], t: Callable[..., str]) -> Iterator[str]:
+        """ "3 likes: Ada, Bob · 1 repost: Cy", each name a link to its site; nothing when the
+        thread has none."""
+        shown = [(kind, entry) for kind, entry in reactions.items() if entry["count"]]
+        if not shown:
+            return
+        yield f'<ul class="cd-reactions" aria-label="{_e(t("reactions"))}">'
+        for kind, entry in shown:
+            names = []
+            for person in entry["people"]:
+                name = _e(person["name"] or t("anonymous"))
+                url = web_url(person["url"])
+                names.append(
+                    f'<a href="{_e(url)}" rel="{FOREIGN}" dir="auto">{name}</a>'
+                    if url
+                    else f'<span dir="auto">{name}</span>'
+                )
+            count = _e(t(kind + "s", n=int(entry["count"])))
+            who = f": {', '.join(names)}" if names else ""
+            yield f'<li class="cd-{kind}s"><span class="cd-count">{count}</span>{who}</li>'
+        yield "</ul>"
+
+    @staticmethod
     def _state(node: dict[str, Any]) -> str:
         """What the embed needs beyond the markup to draw the comment: ``data-*`` values."""
         values = {
@@ -128,15 +171,18 @@ class FragmentRenderer:
             "likes": node["likes"],
             "dislikes": node["dislikes"],
             "pinned": "1" if node["pinned"] else None,
+            "type": node["type"] if node["type"] != "comment" else None,
+            "source": node["source"],
         }
         return "".join(f' data-{k}="{_e(v)}"' for k, v in values.items() if v not in (None, ""))
 
     def _header(self, node: dict[str, Any], link: str, t: Callable[..., str]) -> Iterator[str]:
         person = 'itemprop="author" itemscope itemtype="https://schema.org/Person"'
         name = _e(node["author"] or t("anonymous"))
-        if node["website"]:
+        website, source = web_url(node["website"]), web_url(node["source"])
+        if website:
             author = (
-                f'<a class="p-name u-url" itemprop="url" href="{_e(node["website"])}"'
+                f'<a class="p-name u-url" itemprop="url" href="{_e(website)}"'
                 f' rel="nofollow ugc"><span itemprop="name">{name}</span></a>'
             )
         else:
@@ -144,11 +190,16 @@ class FragmentRenderer:
         created = node["created"]
         yield '<header class="cd-meta">'
         yield f'<span class="cd-author p-author h-card" {person} dir="auto">{author}</span>'
+        # a Webmention's own URL is its source page's; the permalink is only where it is here
         yield (
-            f'<a class="cd-permalink u-url" itemprop="url" href="{_e(link)}">'
+            f'<a class="cd-permalink{"" if source else " u-url"}" itemprop="url"'
+            f' href="{_e(link)}">'
             f'<time class="dt-published" itemprop="dateCreated" datetime="{_e(created)}">'
             f"{_e(created[:10])}</time></a>"
         )
+        if source:
+            words = t("mentioned" if node["type"] == "mention" else "via", host=host(source))
+            yield (f'<a class="cd-via u-url" href="{_e(source)}" rel="{FOREIGN}">{_e(words)}</a>')
         if node["modified"]:
             yield (
                 f'<time class="cd-edited dt-updated" itemprop="dateModified"'

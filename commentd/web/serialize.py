@@ -14,6 +14,7 @@ from commentd.services.comments import CommentService
 from commentd.services.keys import Keys, keyed_hash
 from commentd.services.threads import Node, PageComment, ThreadPage
 from commentd.storage.models import Comment, Status
+from commentd.storage.queries import REACTIONS, Reactor
 
 
 def dumps(value: Any) -> str:
@@ -38,6 +39,24 @@ def avatar(keys: Keys, comment: PageComment) -> str:
     """
     identity = (comment.email or "").lower() or comment.author or f"#{comment.id}"
     return keyed_hash(keys.avatar, identity)
+
+
+def web_url(value: str | None) -> str | None:
+    """``value`` if it is an http(s) URL, else None: only such a URL ever becomes a link."""
+    if value and value[:8].lower().startswith(("https://", "http://")):
+        return value
+    return None
+
+
+def reactions(rows: tuple[Reactor, ...]) -> dict[str, Any]:
+    """``{"like": {"count": n, "people": [{"name", "url"}, ...]}, "repost": ..., "bookmark":
+    ...}``: every kind present, people newest first (at most ``REACTION_PEOPLE``)."""
+    found: dict[str, Any] = {kind: {"count": 0, "people": []} for kind in REACTIONS}
+    for row in rows:
+        entry = found[row.kind]
+        entry["count"] = row.count
+        entry["people"].append({"name": row.name, "url": web_url(row.url)})
+    return found
 
 
 def gravatar(comment: PageComment) -> str | None:
@@ -72,6 +91,8 @@ class Presenter:
                 "likes": 0,
                 "dislikes": 0,
                 "pinned": False,
+                "type": item.kind or "comment",
+                "source": None,
             }
         # A comment caught as spam looks merely held to its author: bots learn nothing.
         status = Status.PENDING if item.status == Status.SPAM else item.status
@@ -89,6 +110,8 @@ class Presenter:
             "likes": item.likes,
             "dislikes": item.dislikes,
             "pinned": bool(item.pinned),
+            "type": item.kind or "comment",
+            "source": web_url(item.source),
         }
 
     def owned_comment(self, item: Comment) -> dict[str, Any]:
@@ -115,4 +138,5 @@ class Presenter:
             "sort": page.sort,
             "comments": [self.node(item) for item in page.comments],
             "cursor": page.cursor,
+            "reactions": reactions(page.reactions),
         }

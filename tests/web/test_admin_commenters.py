@@ -103,7 +103,7 @@ def test_adding_and_removing_bans_changes_what_the_api_takes_and_is_audited(sign
 @pytest.mark.parametrize(
     ("form", "status", "message"),
     [
-        ({"kind": "person", "value": "x"}, 400, "kind must be one of email, ip, word."),
+        ({"kind": "person", "value": "x"}, 400, "kind must be one of email, ip, word, domain."),
         ({"kind": "ip", "value": "not-an-ip"}, 400, "is not an IP address or CIDR network."),
         ({"kind": "email", "value": "nobody"}, 400, "is not an email address or @domain."),
         ({"kind": "word", "value": "   "}, 400, "Give a value of 1 to 256 characters."),

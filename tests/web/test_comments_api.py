@@ -22,6 +22,7 @@ def test_unknown_uri_is_an_empty_thread(client):
         "sort": "oldest",
         "comments": [],
         "cursor": None,
+        "reactions": {kind: {"count": 0, "people": []} for kind in ("like", "repost", "bookmark")},
     }
 
 

@@ -273,7 +273,7 @@ FAMILIES = {
 
 def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, make_config):
     """The exposition after a request of every kind, read by prometheus-client's parser."""
-    config = make_config(spam__proof_of_work="suspicious")
+    config = make_config(spam__proof_of_work="suspicious", site__url="https://blog.example.com")
     app = make_app(config)
 
     @app.get("/test-database-down")
@@ -296,10 +296,16 @@ def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, make_
     with connection():  # the honeypot caught it; a moderator's approval trains the filter
         ModerationService(config).approve([bot["comment"]["id"]], Actor("cli", "tester"))
     assert client.get("/test-database-down").status == 503
+    webmention = (
+        "source=https%3A%2F%2Fother.example.org%2F&target=https%3A%2F%2Fblog.example.com%2Fp%2F"
+    )
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert client.post("/webmention", body=webmention, headers=form).status == 202
     with connection(), write_transaction():
         outbox.enqueue("email", "r@example.com", {})
     with connection():
-        assert outbox.Worker(config, handlers={"email": lambda r, p: None}).run_once() == 1
+        handlers = {"email": lambda r, p: None}  # the Webmention has none here: a retry
+        assert outbox.Worker(config, handlers=handlers).run_once() == 2
     res = client.get("/metrics")
     assert res.status == 200
     found = {
