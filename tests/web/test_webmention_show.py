@@ -243,3 +243,27 @@ def test_a_reply_in_the_feeds_links_to_its_source_and_likes_are_no_entries(clien
         if entry.id.endswith(str(rid)):
             continue
         assert not [link for link in entry.links if link.rel == "via"]
+
+
+# -- the admin queue -------------------------------------------------------------------------
+
+
+def test_the_moderation_queue_shows_where_a_webmention_came_from(signed_in):
+    _, admin, _ = signed_in
+    rid = reply(source="https://other.example.org/2026/re-post", status=Status.PENDING)
+    bad = reply(kind="mention", source="javascript:alert(1)", status=Status.PENDING)
+    res = admin.get("/admin")
+    assert res.status == 200
+    page = res.text
+    item = page[page.index(f'id="c{rid}"') :]
+    item = item[: item.index("</li>")]
+    assert "webmention reply" in item
+    assert (
+        'via <a href="https://other.example.org/2026/re-post" rel="nofollow ugc noopener'
+        ' noreferrer">https://other.example.org/2026/re-post</a>'
+    ) in item
+    other = page[page.index(f'id="c{bad}"') :]
+    other = other[: other.index("</li>")]
+    assert "via javascript:alert(1)" in other  # shown to the moderator as text, not a link
+    assert 'href="javascript:' not in page
+    assert "grace.jpg" not in page
