@@ -8,6 +8,10 @@ two become U+FFFD).
 Ids: a feed's id is its own address on commentd; an entry's is a ``tag:`` URI (RFC 4151),
 ``tag:<site host>,<year the comment was written>:comment-<id>``, which changes only if the
 site's host (``[site] url``, else ``[server] public_url``) does.
+
+A Webmention reply or mention links to the page it came from (``<link rel="via">``), its
+author's ``uri`` being their site; likes, reposts and bookmarks are not comments, so not
+entries. Only http(s) URLs are written as links.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from commentd.services.i18n import translator
 from commentd.services.pages import page_url, permalink
 from commentd.storage.queries import RecentRow
 from commentd.version import __version__
+from commentd.web.serialize import web_url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_TYPE = "application/atom+xml; charset=utf-8"
@@ -85,10 +90,14 @@ def feed(
             type="text/html",
             href=permalink(config, row.uri, comment.id),
         )
+        source = web_url(comment.source)
+        if source:
+            _add(entry, "link", rel="via", type="text/html", href=source)
         person = _add(entry, "author")
         _add(person, "name", author)
-        if comment.website:
-            _add(person, "uri", comment.website)
+        website = web_url(comment.website) if source else comment.website
+        if website:
+            _add(person, "uri", website)
         _add(entry, "published", _when(comment.created))
         _add(entry, "updated", _when(comment.modified or comment.created))
         _add(entry, "content", comment.html, type="html")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import feedparser
 import mf2py
 import pytest
 
@@ -211,3 +212,58 @@ def test_hostile_names_and_sources_are_inert_in_the_fragment(client):
     hrefs = [a.get("href") for a in tree.find("a")]
     assert not [h for h in hrefs if h and h.lower().startswith("javascript")]
     assert "&lt;script&gt;" in html
+
+
+# -- the feeds -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/feed/thread.atom", "/feed/recent.atom"])
+def test_a_reply_in_the_feeds_links_to_its_source_and_likes_are_no_entries(client, path):
+    client.post_comment(text="Posted here", author="Ada")
+    rid = reply(source="https://other.example.org/2026/re-post", author="Grace")
+    reply(kind="mention", author=HOSTILE_NAME, source="javascript:alert(1)")
+    reaction(kind="like", name="Linus")
+    reaction(kind="bookmark", name="Barbara")
+    res = client.get(path, query={"uri": "/post/"} if "thread" in path else None)
+    assert res.status == 200, res.raw
+    parsed = feedparser.parse(res.raw)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert len(parsed.entries) == 3  # the comment, the reply, the mention; no likes
+    by_id = {entry.id.rsplit("-", 1)[1]: entry for entry in parsed.entries}
+    grace = by_id[str(rid)]
+    via = [link.href for link in grace.links if link.rel == "via"]
+    assert via == ["https://other.example.org/2026/re-post"]
+    assert grace.author_detail.name == "Grace"
+    assert grace.author_detail.href == "https://grace.other.example.org/"
+    names = {entry.author_detail.name for entry in parsed.entries}
+    assert names == {"Ada", "Grace", HOSTILE_NAME}  # as text: escaped in the XML
+    assert "Linus" not in res.raw.decode()
+    assert b"javascript:" not in res.raw
+    for entry in parsed.entries:
+        if entry.id.endswith(str(rid)):
+            continue
+        assert not [link for link in entry.links if link.rel == "via"]
+
+
+# -- the admin queue -------------------------------------------------------------------------
+
+
+def test_the_moderation_queue_shows_where_a_webmention_came_from(signed_in):
+    _, admin, _ = signed_in
+    rid = reply(source="https://other.example.org/2026/re-post", status=Status.PENDING)
+    bad = reply(kind="mention", source="javascript:alert(1)", status=Status.PENDING)
+    res = admin.get("/admin")
+    assert res.status == 200
+    page = res.text
+    item = page[page.index(f'id="c{rid}"') :]
+    item = item[: item.index("</li>")]
+    assert "webmention reply" in item
+    assert (
+        'via <a href="https://other.example.org/2026/re-post" rel="nofollow ugc noopener'
+        ' noreferrer">https://other.example.org/2026/re-post</a>'
+    ) in item
+    other = page[page.index(f'id="c{bad}"') :]
+    other = other[: other.index("</li>")]
+    assert "via javascript:alert(1)" in other  # shown to the moderator as text, not a link
+    assert 'href="javascript:' not in page
+    assert "grace.jpg" not in page

@@ -46,6 +46,10 @@ const h = (tag, attrs, ...kids) => {
   for (const k in attrs) if (attrs[k] != null && attrs[k] !== false) e.setAttribute(k, attrs[k] === true ? "" : attrs[k]);
   return put(e, ...kids);
 };
+// Links to other sites: http(s) only (never javascript:), a reader's and not the site's.
+const web = u => (/^https?:\/\//i).test(u) && u;
+const host = u => { try { return new URL(u).hostname; } catch { return u; } };
+const out = (u, kids, attrs) => h("a", { ...attrs, href: u, rel: "nofollow ugc noopener" }, kids);
 // Identicon: a 5x5 grid mirrored around its middle column, cells and hue taken from the hash.
 let blank;
 const identicon = hash => {
@@ -160,7 +164,7 @@ function mount(el, o = {}) {
   // Intl objects are made now, while the network is busy: their first use is slow.
   const S = {}, t = translator(S, lang), rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const dtf = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
-  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, ro = false, tk = {}, vt = {}, pw, cfg, cfgAt, mod, root, thread, more, live, heading, news;
+  let ids = 0, gen = 0, cursor = null, total = 0, locked = false, ro = false, tk = {}, vt = {}, pw, cfg, cfgAt, mod, root, thread, more, live, heading, news, rx;
   const names = new Map();
   const uid = () => `cd${no}-${++ids}`;
   const $ = id => sr.getElementById("c" + id);
@@ -236,7 +240,7 @@ function mount(el, o = {}) {
       a.classList.add("cd-deleted");
       a.replaceChildren(h("p", { class: "cd-gone" }, t("deleted")));
     } else {
-      const who = c.author || t("anonymous"), web = /^https?:\/\//i.test(c.website) && c.website;
+      const who = c.author || t("anonymous"), site = web(c.website), src = web(c.source);
       const parent = c.parent && c.parent !== sp && names.get(c.parent);
       names.set(id, who);
       let svg = c.avatar && avatars.get(c.avatar);
@@ -246,14 +250,16 @@ function mount(el, o = {}) {
         img.addEventListener("error", () => svg && img.replaceWith(svg.cloneNode(true))); // blocked or offline
         head.prepend(img);
       } else if (svg) head.prepend(svg.cloneNode(true));
-      if (web) author.replaceWith(h("a", { class: "cd-author", dir: "auto", href: web, rel: "nofollow ugc noopener" }, who));
+      if (site) author.replaceWith(out(site, who, { class: "cd-author", dir: "auto" }));
       else author.textContent = who;
       link.setAttribute("href", "#c" + id);
       const time = link.firstChild;
       time.dateTime = c.created;
       time.textContent = ago(c.created);
       if (c.pinned) a.classList.add("cd-is-pinned");
-      put(head, c.pinned && h("span", { class: "cd-pinned" }, t("pinned")),
+      // A Webmention says where it came from; it is answered there, not edited here.
+      put(head, src && out(src, t(c.type === "mention" ? "mentioned" : "via", { host: host(src) }), { class: "cd-via" }),
+        c.pinned && h("span", { class: "cd-pinned" }, t("pinned")),
         c.modified && h("span", { class: "cd-edited", title: dtf.format(new Date(c.modified)) }, t("edited")),
         parent && h("a", { class: "cd-parent", href: "#c" + c.parent }, t("in_reply_to", { name: parent })));
       if (c.nodes) body.append(...c.nodes.map(x => x.cloneNode(true)));
@@ -262,14 +268,14 @@ function mount(el, o = {}) {
         body.after(h("p", { class: "cd-pending" }, t("pending")));
         foot.replaceChildren();
       } else {
-        if (locked || ro) reply.remove();
+        if (locked || ro || src) reply.remove();
         for (const [b, n, k] of [[like, 1, "likes"], [dislike, -1, "dislikes"]]) {
           b.lastChild.textContent = c[k];
           if (vt[id] === n) b.setAttribute("aria-pressed", "true");
           b.disabled = !!tok || locked || ro;
         }
       }
-      if (tok) {
+      if (tok && !src) {
         put(foot, h("button", { type: "button", class: "cd-edit" }, t("edit")),
           h("button", { type: "button", class: "cd-delete" }, t("delete")),
           h("span", { class: "cd-remaining" }, t("remaining", { n: Math.ceil((expiry(tok) - Date.now()) / 6e4) })));
@@ -551,12 +557,19 @@ function mount(el, o = {}) {
   const fromPre = () => {
     const one = a => {
       const d = a.dataset, n = x => +d[x] || 0, b = a.querySelector(":scope>.e-content");
-      return { id: +a.id.slice(1), parent: n("parent") || null, status: d.status, author: d.author || null, website: d.website || null, avatar: d.avatar,
+      return { id: +a.id.slice(1), parent: n("parent") || null, status: d.status, author: d.author || null, website: d.website || null, avatar: d.avatar, type: d.type, source: d.source,
         gravatar: d.gravatar || null, created: d.created, modified: d.modified || null, likes: n("likes"), dislikes: n("dislikes"), pinned: !!d.pinned,
         nodes: b && [...b.childNodes], replies: [...a.querySelectorAll(":scope>.cd-replies>article")].map(one) };
     };
     const d = pre.dataset;
-    return { thread: { total: +d.total, locked: "locked" in d }, cursor: d.cursor || null, comments: [...pre.querySelectorAll(":scope>.cd-comments>article")].map(one) };
+    return { thread: { total: +d.total, locked: "locked" in d }, reactions: JSON.parse(d.reactions || "{}"), cursor: d.cursor || null, comments: [...pre.querySelectorAll(":scope>.cd-comments>article")].map(one) };
+  };
+  // "3 likes: Ada, Bob · 1 repost: Cy" under the heading, each name a link to its site; hidden when none.
+  const react = (x = {}) => {
+    const row = ["like", "repost", "bookmark"].filter(k => x[k]?.count).map(k => h("li", {}, t(k + "s", { n: x[k].count }),
+      ...x[k].people.flatMap((p, i) => [i ? ", " : ": ", web(p.url) ? out(p.url, p.name || t("anonymous"), { dir: "auto" }) : h("span", { dir: "auto" }, p.name || t("anonymous"))])));
+    rx.replaceChildren(...row);
+    rx.hidden = !row.length;
   };
   const render = list => {
     tk = tokens();
@@ -564,6 +577,7 @@ function mount(el, o = {}) {
     const frag = document.createDocumentFragment();
     for (const c of list) if (!$(c.id)) frag.append(node(c, 1, null));
     thread.append(frag);
+    react(last?.reactions);
     if (!thread.firstChild) thread.append(h("p", { class: "cd-empty" }, t("empty")));
     more.hidden = !cursor;
     setTitle();
@@ -596,7 +610,7 @@ function mount(el, o = {}) {
     try {
       const r = await api("comments?" + new URLSearchParams({ uri, sort }), { etag: etag || "", signal });
       wait = r ? every : Math.min(wait * 1.5, every * 12);
-      if (r && g === gen) etag = r.etag, last = r, mark();
+      if (r && g === gen) etag = r.etag, last = r, mark(), react(r.reactions);
     } catch (e) {
       if (e.name === "AbortError") return;
       wait = Math.min(wait * 2, every * 12);
@@ -673,10 +687,11 @@ function mount(el, o = {}) {
     thread = h("div", { class: "cd-thread" });
     more = h("button", { type: "button", class: "cd-more", hidden: true }, t("load_more"));
     live = h("div", { class: "cd-live cd-sr", "aria-live": "polite" });
+    rx = h("ul", { class: "cd-reactions", "aria-label": t("reactions"), hidden: true });
     news = h("button", { type: "button", class: "cd-news", hidden: true });
     // The thread's Atom feed, in the header beside the title.
     const feed = h("a", { class: "cd-feed", type: "application/atom+xml", href: new URL("../feed/thread.atom?" + new URLSearchParams({ uri, lang }), JS) }, t("feed"));
-    root = h("section", { class: "cd-root", lang, dir: /^(ar|he|fa)$/.test(lang) ? "rtl" : "ltr", "aria-label": t("title_label") }, heading, feed);
+    root = h("section", { class: "cd-root", lang, dir: /^(ar|he|fa)$/.test(lang) ? "rtl" : "ltr", "aria-label": t("title_label") }, heading, feed, rx);
     setTheme();
     mq.addEventListener("change", setTheme, on);
     const watch = new MutationObserver(setTheme); // the page may switch data-theme at any time

@@ -9,6 +9,9 @@
 % if c.pinned:
 <span class="badge pinned">pinned</span>
 % end
+% if c.kind != "comment":
+<span class="badge webmention">webmention {{c.kind}}</span>
+% end
 % if c.id in reports:
 <span class="badge reported">{{reports[c.id]}}</span>
 % end
@@ -19,6 +22,14 @@
 % end
 % if c.website:
 <span class="website">{{c.website}}</span>
+% end
+% if c.source:
+% # a Webmention's source page, to check it; a link only when it is http(s)
+% if c.source.lower().startswith(("http://", "https://")):
+<span class="via">via <a href="{{c.source}}" rel="nofollow ugc noopener noreferrer">{{c.source}}</a></span>
+% else:
+<span class="via">via {{c.source}}</span>
+% end
 % end
 <span>on <a href="{{thread_link(c.thread.uri)}}">{{c.thread.uri}}</a></span>
 <span><time datetime="{{c.created.isoformat()}}Z">{{when(c.created)}}</time></span>
