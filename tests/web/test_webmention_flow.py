@@ -80,6 +80,11 @@ def test_a_reply_from_another_blog_lives_in_the_thread(serve, make_app, make_con
         [comment] = shown(client)
         assert comment["author"] == "Alice Example"
         assert comment["website"] == "https://alice.example/"
+        assert (comment["type"], comment["source"]) == ("reply", source)
+        assert (
+            f"via {urlsplit(source).hostname}"
+            in client.get("/html/thread", query={"uri": URI}).raw.decode()
+        )
         assert comment["html"] == "<p>Great post, Bob.</p>"
 
         fragment = client.get("/html/thread", query={"uri": URI})
