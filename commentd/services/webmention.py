@@ -120,7 +120,10 @@ class Receiver:
     def status(self, webmention_id: int, token: str | None) -> Webmention:
         """The Webmention ``webmention_id``, for the holder of its status URL's token."""
         found = Webmention.get_or_none(Webmention.id == webmention_id)
-        expected = self.token(found.id).encode() if found is not None else b""
-        if found is None or not token or not hmac.compare_digest(token.encode(), expected):
+        if (
+            found is None
+            or not token
+            or not hmac.compare_digest(token.encode(), self.token(found.id).encode())
+        ):
             raise NotFound(f"No Webmention {webmention_id}.", code="webmention_not_found")
         return found

@@ -37,7 +37,7 @@ def test_an_import_into_an_empty_table_ends_with_every_index(site, monkeypatch):
     assert Setting.get_or_none(Setting.key == indexes.SETTING) is None
 
 
-def test_an_import_into_a_table_with_comments_keeps_its_indexes(site, monkeypatch):
+def test_an_import_into_a_table_with_comments_keeps_its_indexes(site):
     _, importer = site
     importer.run(FIXTURES / "disqus.xml")
     before = comment_indexes()
