@@ -60,6 +60,10 @@ setup(
         # parser does; writing a parser for mf2's implied properties and value-class rules
         # would be a large, error-prone copy of it (services/webmention_verify.py)
         "mf2py>=2.0,<3",
+        # ActivityPub: the account's RSA key pair and the RSA-SHA256 HTTP Signatures that
+        # Mastodon and every Fediverse server send and check (services/fediverse/); the
+        # standard library has no RSA, and hand-written RSA would be a security liability
+        "cryptography>=42",
     ],
     extras_require={
         "postgres": ["psycopg2-binary>=2.9"],

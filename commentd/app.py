@@ -12,6 +12,10 @@ from commentd.config import Config
 from commentd.services.cache import ResponseCache
 from commentd.services.clients import AddressResolver
 from commentd.services.comments import CommentService
+from commentd.services.fediverse.inbox import Inbox
+from commentd.services.fediverse.keys import account_keys
+from commentd.services.fediverse.reads import Documents
+from commentd.services.fediverse.remote import Remote
 from commentd.services.guard import RateLimiter
 from commentd.services.screening import Screener
 from commentd.services.site import open_site
@@ -23,6 +27,7 @@ from commentd.web import (
     admin,
     api,
     fastpath,
+    fediverse,
     html,
     links,
     metrics,
@@ -65,6 +70,8 @@ def create_app(config: Config) -> bottle.Bottle:
     admin.register(app, site, limiter, services.addresses)
     pages.register(app, config, reads)
     webmention.register(app, services, Receiver(config, keys.webmention_status), limiter)
+    inbox = Inbox(config, Remote(config, account_keys), lambda: (screener, site.events))
+    fediverse.register(app, Documents(config), inbox, config.server.max_body_size)
     # the fast path inside the metrics: its answers are counted and logged like any other
     metrics.install(
         app, config, services.addresses, fastpath.wrap(app, reads, origins, Compressor(app.wsgi))

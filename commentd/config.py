@@ -494,6 +494,8 @@ SECTIONS: dict[str, str] = {
     "webhooks": "HTTP callbacks for comment events.",
     "webmention": "Webmentions: replies, likes and mentions from other sites, and fetching "
     "their pages safely.",
+    "fediverse": "ActivityPub: the blog as an account people follow from Mastodon and the rest "
+    "of the Fediverse, and their replies as comments. Off until account is set.",
     "outbox": "The queue that delivers mail and webhooks, with retries.",
     "admin": "The web admin page at /admin.",
 }
@@ -980,8 +982,9 @@ SETTINGS: tuple[Setting, ...] = (
         "timeout",
         DURATION,
         "10s",
-        "How long fetching a Webmention's source (or a page to send Webmentions from) may "
-        "take, connection and whole answer included.",
+        "How long fetching a page of another site may take (a Webmention's source, a page to "
+        "send Webmentions from, a Fediverse account or post, a delivery to its inbox), "
+        "connection and whole answer included.",
         minimum=1,
         maximum=120,
     ),
@@ -1010,6 +1013,70 @@ SETTINGS: tuple[Setting, ...] = (
         "false",
         "For tests only: let fetches reach loopback, private and link-local addresses, which "
         "are otherwise refused so that a stranger's URL cannot reach the server's own network.",
+    ),
+    Setting(
+        "fediverse",
+        "account",
+        STR,
+        "",
+        "The blog's account name on the Fediverse: blog makes it @blog@ followed by the host "
+        "of [server] public_url. Empty turns ActivityPub off.",
+    ),
+    Setting(
+        "fediverse",
+        "display_name",
+        STR,
+        "",
+        "The name followers see on the account. Empty means the account name.",
+    ),
+    Setting(
+        "fediverse",
+        "summary",
+        STR,
+        "",
+        "A line about the blog, shown on the account's profile (plain text).",
+    ),
+    Setting(
+        "fediverse",
+        "icon_url",
+        URL,
+        "",
+        "The account's avatar: the URL of a square PNG or JPEG image. Empty means none.",
+    ),
+    Setting(
+        "fediverse",
+        "publish_comments",
+        BOOL,
+        "false",
+        "Also publish the blog's own approved comments as posts of the account, each a reply "
+        "in the same tree, so that Fediverse readers see the whole discussion.",
+    ),
+    Setting(
+        "fediverse",
+        "feed_url",
+        URL,
+        "",
+        "The blog's own Atom or RSS feed: each new entry is published to followers (as "
+        "commentd fediverse publish does). Empty means posts are published by that command "
+        "only.",
+    ),
+    Setting(
+        "fediverse",
+        "feed_interval",
+        DURATION,
+        "15m",
+        "How often feed_url is read.",
+        minimum=60,
+    ),
+    Setting(
+        "fediverse",
+        "signature_window",
+        DURATION,
+        "1h",
+        "How far a signed request's Date may be from now, either way; an older request is "
+        "refused as a replay.",
+        minimum=30,
+        maximum=86400,
     ),
     Setting(
         "admin",
@@ -1302,6 +1369,20 @@ class WebmentionConfig:
 
 
 @dataclass(frozen=True)
+class FediverseConfig:
+    """``[fediverse]``: the blog's ActivityPub account; durations in seconds."""
+
+    account: str
+    display_name: str
+    summary: str
+    icon_url: str
+    publish_comments: bool
+    feed_url: str
+    feed_interval: int
+    signature_window: int
+
+
+@dataclass(frozen=True)
 class OutboxConfig:
     """``[outbox]``: retries of mail and webhooks."""
 
@@ -1373,6 +1454,7 @@ class Config:
     mail: MailConfig
     webhooks: WebhooksConfig
     webmention: WebmentionConfig
+    fediverse: FediverseConfig
     outbox: OutboxConfig
     admin: AdminConfig
     source: str | None = None
@@ -1382,6 +1464,11 @@ class Config:
         """Whether POST /webmention takes Webmentions (``[webmention] receive``)."""
         receive = self.webmention.receive
         return receive == "on" or (receive == "auto" and bool(self.site.url))
+
+    @property
+    def federates(self) -> bool:
+        """Whether the blog is an ActivityPub account (``[fediverse] account`` is set)."""
+        return bool(self.fediverse.account)
 
     @property
     def public_url(self) -> str:
@@ -1403,6 +1490,7 @@ _SECTION_TYPES: dict[str, type] = {
     "mail": MailConfig,
     "webhooks": WebhooksConfig,
     "webmention": WebmentionConfig,
+    "fediverse": FediverseConfig,
     "outbox": OutboxConfig,
     "admin": AdminConfig,
 }
@@ -1529,6 +1617,24 @@ def _check_webmention(config: Config) -> None:
         )
 
 
+_ACCOUNT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+
+
+def _check_fediverse(config: Config) -> None:
+    account = config.fediverse.account
+    if account and not _ACCOUNT.fullmatch(account):
+        raise ConfigError(
+            f"[fediverse] account: expected a name of letters, digits, _ . and - (at most 64), "
+            f"got {account!r}",
+            field="fediverse.account",
+        )
+    if config.fediverse.feed_url and not account:
+        raise ConfigError(
+            "[fediverse] feed_url needs [fediverse] account (entries are published by it)",
+            field="fediverse.feed_url",
+        )
+
+
 def _check_webhooks(config: Config) -> None:
     for url in config.webhooks.urls:
         parts = urlsplit(url)
@@ -1550,6 +1656,7 @@ _CHECKS: tuple[Callable[[Config], None], ...] = (
     _check_filter_thresholds,
     _check_webhooks,
     _check_webmention,
+    _check_fediverse,
 )
 
 

@@ -41,3 +41,26 @@ class NoEvents:
 
     def comment_hidden(self, comment: Comment, reports: int) -> None:
         return None
+
+
+class AllEvents:
+    """Tells every one of ``listeners``, in order."""
+
+    def __init__(self, *listeners: Events):
+        self.listeners = listeners
+
+    def comment_created(self, comment: Comment) -> None:
+        for listener in self.listeners:
+            listener.comment_created(comment)
+
+    def comment_approved(self, comment: Comment) -> None:
+        for listener in self.listeners:
+            listener.comment_approved(comment)
+
+    def comment_deleted(self, comment: Comment) -> None:
+        for listener in self.listeners:
+            listener.comment_deleted(comment)
+
+    def comment_hidden(self, comment: Comment, reports: int) -> None:
+        for listener in self.listeners:
+            listener.comment_hidden(comment, reports)

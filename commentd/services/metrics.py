@@ -416,6 +416,21 @@ WEBMENTIONS = Counter(
     ("outcome",),
     statsd="webmentions",
 )
+FEDIVERSE_ACTIVITIES = Counter(
+    "commentd_fediverse_activities_total",
+    "Activities posted to the Fediverse inbox, by type (Follow, Create, Like...; other for the "
+    "rest) and outcome: done, ignored (nothing of ours), refused (a bad signature, a banned "
+    "instance, a refused comment).",
+    ("type", "outcome"),
+    statsd="fediverse.activities",
+)
+FEDIVERSE_DELIVERIES = Counter(
+    "commentd_fediverse_deliveries_total",
+    "Deliveries of the account's activities to other servers' inboxes: delivered, retry "
+    "(to be tried again) or refused (a 4xx answer: given up).",
+    ("outcome",),
+    statsd="fediverse.deliveries",
+)
 SCREENING_CATCHES = Counter(
     "commentd_screening_catches_total",
     "New comments a screening signal caught, by signal and action (spam, hold, refuse).",

@@ -41,6 +41,13 @@ MAX_ERROR = 1000
 
 Handler = Callable[[str, dict[str, Any]], None]
 """Sends one message: ``handler(recipient, payload)``; raises on failure."""
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when trying again cannot help (the recipient refused the message
+    for good): the message is failed at once instead of retried."""
+
+
 Step = Callable[[dt.datetime], object]
 """Scheduled work a worker runs before each pass, given the time (it may queue messages)."""
 
@@ -136,8 +143,10 @@ def backoff(retry_delay: int, attempts: int) -> int:
 def default_handlers(config: Config) -> dict[str, Handler]:
     """One sender per kind: ``email`` through SMTP, ``webhook`` through HTTP, ``akismet``
     (moderators' decisions) to Akismet, ``webmention_send`` to the target's endpoint, and
-    ``webmention``, the verification of a received Webmention (its source fetched and read)."""
+    ``webmention``, the verification of a received Webmention (its source fetched and read),
+    and ``activitypub``, an activity of the account delivered to an inbox."""
     from commentd.services import mail, spam, webhooks, webmention_send, webmention_verify
+    from commentd.services.fediverse import delivery
 
     akismet = spam.akismet_for(config.moderation, config.public_url)
     return {
@@ -150,6 +159,7 @@ def default_handlers(config: Config) -> dict[str, Handler]:
             config.webmention, recipient, payload
         ),
         webmention_verify.KIND: webmention_verify.Verifier(config),
+        delivery.KIND: delivery.Deliverer(config),
     }
 
 
@@ -310,7 +320,11 @@ class Worker(threading.Thread):
     def _failed(self, message: OutboxMessage, mine: Any, exc: Exception) -> None:
         limit = self.config.outbox.max_attempts
         error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-        final = message.attempts >= limit or message.kind not in self.handlers
+        final = (
+            message.attempts >= limit
+            or message.kind not in self.handlers
+            or isinstance(exc, PermanentFailure)
+        )
         metrics.OUTBOX.inc({"kind": message.kind, "outcome": "failed" if final else "retry"})
         log.warning(
             "outbox message %d (%s) failed, attempt %d of %d%s: %s",

@@ -20,7 +20,7 @@ from peewee import Database, DatabaseError, InterfaceError
 
 from commentd.config import Config
 from commentd.errors import DatabaseOpenError
-from commentd.services.events import Events
+from commentd.services.events import AllEvents, Events
 from commentd.services.keys import SECRET_SETTING, Keys, stored_secret
 from commentd.services.moderation import ModerationService
 from commentd.services.notifications import Notifier
@@ -60,7 +60,18 @@ def open_site(config: Config) -> Site:
         config, lambda db: config.security.secret or _secret(db), migrate_it=True
     )
     keys = Keys.from_secret(secret)
-    return Site(config, keys, Notifier(config, keys))
+    return Site(config, keys, site_events(config, keys))
+
+
+def site_events(config: Config, keys: Keys) -> Events:
+    """The listeners of comment events: notifications (mail, webhooks) and, with
+    ``[fediverse] publish_comments``, the account's replies."""
+    notifier = Notifier(config, keys)
+    if not (config.federates and config.fediverse.publish_comments):
+        return notifier
+    from commentd.services.fediverse.publish import CommentPublisher
+
+    return AllEvents(notifier, CommentPublisher(config))
 
 
 def with_database(

@@ -319,6 +319,62 @@ class Webmention(BaseModel):
         )
 
 
+class RemoteActor(BaseModel):
+    """A Fediverse account as its server last described it: the key that signs its requests,
+    where to deliver to it, and the name, profile and avatar its comments show."""
+
+    uri = CharField(max_length=1024, unique=True)  # the actor's id
+    key_id = CharField(max_length=1024, index=True)
+    public_key = TextField()  # PEM
+    inbox = CharField(max_length=1024)
+    shared_inbox = CharField(max_length=1024, null=True)
+    name = CharField(max_length=256, null=True)
+    handle = CharField(max_length=256, null=True)  # user@host
+    url = CharField(max_length=1024, null=True)  # the profile page
+    icon = CharField(max_length=1024, null=True)
+    fetched = DateTimeField(default=utcnow)
+
+
+class Follower(BaseModel):
+    """A Fediverse account following the blog; ``follow`` is its Follow activity's id."""
+
+    actor = ForeignKeyField(RemoteActor, unique=True, on_delete="CASCADE")
+    follow = CharField(max_length=1024)
+    created = DateTimeField(default=utcnow)
+
+
+class FediversePost(BaseModel):
+    """A thread published to followers as an ``Article`` (its id: ``/ap/posts/<thread>``)."""
+
+    thread = ForeignKeyField(Thread, unique=True, on_delete="CASCADE")
+    url = CharField(max_length=1024)
+    title = CharField(max_length=512)
+    summary = TextField(default="")
+    published = DateTimeField(default=utcnow, index=True)
+    updated = DateTimeField(null=True)
+
+
+class RemoteNote(BaseModel):
+    """A Fediverse post that became a comment: its object id, for its Update and Delete."""
+
+    uri = CharField(max_length=1024, unique=True)
+    comment = ForeignKeyField(Comment, unique=True, on_delete="CASCADE")
+    actor = ForeignKeyField(RemoteActor, on_delete="CASCADE")
+
+
+class Reaction(BaseModel):
+    """A Fediverse Like (``like``) or Announce (``repost``) of a published thread."""
+
+    activity = CharField(max_length=1024, unique=True)
+    thread = ForeignKeyField(Thread, on_delete="CASCADE")
+    actor = ForeignKeyField(RemoteActor, on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    created = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("thread", "kind"), False),)
+
+
 REPORT_REASONS = ("spam", "abuse", "off_topic", "other")
 
 MODELS = (
@@ -337,4 +393,9 @@ MODELS = (
     Subscriber,
     DigestPeriod,
     Webmention,
+    RemoteActor,
+    Follower,
+    FediversePost,
+    RemoteNote,
+    Reaction,
 )

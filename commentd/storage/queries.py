@@ -11,10 +11,10 @@ import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from peewee import fn
+from peewee import SQL, fn
 
 from commentd.storage.database import database_proxy
-from commentd.storage.models import Comment, Status, Thread, Webmention
+from commentd.storage.models import Comment, Reaction, RemoteActor, Status, Thread, Webmention
 
 
 class ThreadState(NamedTuple):
@@ -159,37 +159,57 @@ class Reactor(NamedTuple):
 
 
 def thread_reactions(thread_id: int) -> list[Reactor]:
-    """The newest ``REACTION_PEOPLE`` verified likes, reposts and bookmarks of a thread per
-    kind, newest first, each with the exact count of its kind: one query on the
-    ``(thread, kind, status)`` index, counted and ranked by window functions."""
+    """The newest ``REACTION_PEOPLE`` likes, reposts and bookmarks of a thread per kind,
+    newest first, each with the exact count of its kind: verified Webmentions and Fediverse
+    Likes and Announces together, in one query on the ``(thread, kind, ...)`` indexes,
+    counted and ranked by window functions."""
 
     def build():
         newest = fn.COALESCE(Webmention.published, Webmention.verified, Webmention.received)
-        order = [newest.desc(), Webmention.id.desc()]
+        mentions = Webmention.select(
+            Webmention.kind.alias("kind"),
+            Webmention.author_name.alias("name"),
+            Webmention.author_url.alias("url"),
+            newest.alias("moment"),
+            Webmention.id.alias("serial"),
+        ).where(
+            (Webmention.thread == 0)
+            & (Webmention.status == "verified")
+            & Webmention.kind.in_([""] * len(REACTIONS))
+        )
+        fediverse = (
+            Reaction.select(
+                Reaction.kind,
+                RemoteActor.name,
+                RemoteActor.url,
+                Reaction.created,
+                -Reaction.id,  # apart from the Webmentions' ids, still in order
+            )
+            .join(RemoteActor)
+            .where(Reaction.thread == 0)
+        )
+        both = (mentions + fediverse).alias("both")
+        order = [both.c.moment.desc(), both.c.serial.desc()]
         ranked = (
             Webmention.select(
-                Webmention.kind,
-                fn.COUNT(Webmention.id).over(partition_by=[Webmention.kind]).alias("n"),
-                fn.ROW_NUMBER().over(partition_by=[Webmention.kind], order_by=order).alias("rank"),
-                Webmention.author_name,
-                Webmention.author_url,
+                both.c.kind,
+                fn.COUNT(SQL("*")).over(partition_by=[both.c.kind]).alias("n"),
+                fn.ROW_NUMBER().over(partition_by=[both.c.kind], order_by=order).alias("rank"),
+                both.c.name,
+                both.c.url,
             )
-            .where(
-                (Webmention.thread == 0)
-                & (Webmention.status == "verified")
-                & Webmention.kind.in_([""] * len(REACTIONS))
-            )
+            .from_(both)
             .alias("ranked")
         )
         return (
-            Webmention.select(ranked.c.kind, ranked.c.n, ranked.c.author_name, ranked.c.author_url)
+            Webmention.select(ranked.c.kind, ranked.c.n, ranked.c.name, ranked.c.url)
             .from_(ranked)
             .where(ranked.c.rank <= REACTION_PEOPLE)
             .order_by(ranked.c.kind, ranked.c.rank)
         )
 
     sql = _compiled("thread_reactions", build)
-    params = (thread_id, "verified", *REACTIONS, REACTION_PEOPLE)
+    params = (thread_id, "verified", *REACTIONS, thread_id, REACTION_PEOPLE)
     cursor = database_proxy.execute_sql(sql, params)
     return [Reactor(*row) for row in cursor.fetchall()]
 
