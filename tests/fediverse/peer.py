@@ -181,7 +181,8 @@ class FedifyPeer:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
-            text = error.read().decode("utf-8", "replace")
+            with error:
+                text = error.read().decode("utf-8", "replace")
             try:
                 message = json.loads(text)["error"]
             except (ValueError, KeyError, TypeError):
