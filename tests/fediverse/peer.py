@@ -244,9 +244,15 @@ class FedifyPeer:
     def followers(self) -> list[str]:
         return self._call("GET", "followers")["followers"]
 
-    def reset(self) -> None:
-        """Forget what was received."""
-        self._call("POST", "reset", {})
+    def reset(self, cache: bool = False) -> None:
+        """Forget what was received; with ``cache``, also Fedify's cached documents and keys
+        (kept 5 minutes otherwise) and the ids of activities it already processed."""
+        self._call("POST", "reset", {"cache": cache})
+
+    def lookup(self, url: str) -> dict:
+        """How Fedify reads the document at ``url``: ``{type, object, actor}``, and for an
+        actor ``inbox``, ``sharedInbox`` and ``publicKeys`` (``[{id, owner}]``)."""
+        return self._post("lookup", url=url)
 
     def wait_for(self, predicate, timeout: float = 10.0) -> dict:
         """The first received activity for which ``predicate(activity)`` holds; waits for it."""

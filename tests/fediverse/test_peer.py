@@ -352,3 +352,14 @@ def _as_list(value) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def test_lookup_shows_how_fedify_reads_a_document(alice, bob):
+    found = alice.lookup(bob.actor_id)
+    assert found["type"] == "Person"
+    assert found["actor"] is True
+    assert found["inbox"] == f"{bob.base}/users/bob/inbox"
+    assert found["sharedInbox"] == f"{bob.base}/inbox"
+    assert found["publicKeys"] == [{"id": f"{bob.actor_id}#main-key", "owner": bob.actor_id}]
+    alice.reset(cache=True)
+    assert alice.lookup(bob.actor_id)["publicKeys"][0]["owner"] == bob.actor_id

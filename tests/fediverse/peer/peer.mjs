@@ -98,8 +98,23 @@ const AVATAR = Buffer.from(
 
 // ---- the federation -------------------------------------------------------------------
 
+// Fedify's store: remote documents (cached 5 minutes), public keys, and the ids of the
+// activities already processed. POST /control/reset {"cache": true} swaps in an empty one.
+const kv = {
+  store: new MemoryKvStore(),
+  get(key) {
+    return this.store.get(key);
+  },
+  set(key, value, options) {
+    return this.store.set(key, value, options);
+  },
+  delete(key) {
+    return this.store.delete(key);
+  },
+};
+
 const federation = createFederation({
-  kv: new MemoryKvStore(),
+  kv,
   // loopback, plain http: documents and contexts may come from 127.0.0.1
   allowPrivateAddress: true,
   origin: BASE,
@@ -280,9 +295,37 @@ const control = {
 
   "GET inbox": async () => ({ activities: received }),
 
-  "POST reset": async () => {
+  "POST reset": async (_ctx, body) => {
     received = [];
+    rawById.clear();
+    if (body.cache) kv.store = new MemoryKvStore();
     return { ok: true };
+  },
+
+  // How Fedify understands a remote document: the class it parsed, its re-serialization,
+  // and for an actor the public keys it found (none: it could not verify that actor).
+  "POST lookup": async (ctx, body) => {
+    if (typeof body.url !== "string") throw new ControlError(400, "url is required");
+    let object;
+    try {
+      object = await ctx.lookupObject(body.url);
+    } catch (error) {
+      throw new ControlError(502, `could not fetch ${body.url}: ${error?.message ?? error}`);
+    }
+    if (object == null) throw new ControlError(502, `could not fetch ${body.url}`);
+    const result = { type: object.constructor.name, object: await object.toJsonLd({ contextLoader: ctx.contextLoader }) };
+    if (isActor(object)) {
+      result.actor = true;
+      result.inbox = object.inboxId?.href ?? null;
+      result.sharedInbox = object.endpoints?.sharedInbox?.href ?? null;
+      result.publicKeys = [];
+      for await (const key of object.getPublicKeys(ctx)) {
+        result.publicKeys.push({ id: key.id?.href ?? null, owner: key.ownerId?.href ?? null });
+      }
+    } else {
+      result.actor = false;
+    }
+    return result;
   },
 
   "GET followers": async () => ({ followers: [...followers.keys()] }),
