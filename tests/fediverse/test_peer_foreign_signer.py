@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fediverse.peer import FedifyPeer, free_port, start_peer
+from tests.fediverse.peer import FedifyPeer, PeerError, free_port, start_peer
 
 AS = "https://www.w3.org/ns/activitystreams"
 SEC = "https://w3id.org/security/v1"
@@ -47,6 +47,7 @@ class Blog:
         self.actor_id = f"{self.base}/actor"
         self.context: list = [AS, SEC]
         self.received: list[tuple[dict, dict]] = []
+        self.inbox_status = 202
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -85,9 +86,11 @@ class Blog:
                 blog.received.append(
                     ({k.lower(): v for k, v in self.headers.items()}, json.loads(body))
                 )
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
+                answer = b"" if blog.inbox_status < 400 else b"signature refused"
+                self.send_response(blog.inbox_status)
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
         return Handler
 
@@ -220,3 +223,13 @@ def test_an_actor_without_the_security_context_cannot_be_verified(alice, blog):
     status, body = blog.deliver(f"{alice.base}/inbox", follow(blog, alice, "4"))
     assert (status, body) == (401, b"Failed to verify the request signature.")
     alice.reset(cache=True)
+
+
+def test_a_refused_delivery_reports_the_remote_answer(alice, blog):
+    blog.inbox_status = 401
+    with pytest.raises(PeerError) as raised:
+        alice.follow(blog.actor_id)
+    assert raised.value.status == 502
+    assert "401 Unauthorized" in raised.value.message
+    assert "signature refused" in raised.value.message
+    assert f"{blog.base}/inbox" in raised.value.message
