@@ -233,3 +233,27 @@ def test_a_refused_delivery_reports_the_remote_answer(alice, blog):
     assert "401 Unauthorized" in raised.value.message
     assert "signature refused" in raised.value.message
     assert f"{blog.base}/inbox" in raised.value.message
+
+
+def test_what_fedify_refuses_or_ignores_in_a_signed_activity(alice, blog):
+    """Pinned, for the sender's side: Fedify's answers to signed but unusual activities."""
+    alice.reset()
+    inbox = f"{alice.base}/inbox"
+    # a remote @context Fedify has not preloaded cannot be fetched (no internet): 400
+    unloadable = {**follow(blog, alice, "ctx"), "@context": [AS, "http://joinmastodon.org/ns"]}
+    assert blog.deliver(inbox, unloadable) == (400, b"Invalid activity.")
+    # the same terms inline are fine
+    inline = {
+        **follow(blog, alice, "inline"),
+        "@context": [AS, {"toot": "http://joinmastodon.org/ns#"}],
+    }
+    assert blog.deliver(inbox, inline)[0] == 202
+    # signed by the blog's key, claiming another actor: 401
+    forged = {**follow(blog, alice, "forged"), "actor": alice.actor_id}
+    assert blog.deliver(inbox, forged) == (401, b"The signer and the actor do not match.")
+    # the same id twice: 202 both times, the listener runs once
+    again = follow(blog, alice, "again")
+    assert blog.deliver(inbox, again)[0] == 202
+    status, body = blog.deliver(inbox, again)
+    assert (status, body) == (202, f"Activity <{again['id']}> has already been processed.".encode())
+    assert [a["id"] for a in alice.inbox()] == [inline["id"], again["id"]]
