@@ -181,6 +181,7 @@ def _register_groups() -> None:
         audit,
         bans,
         data,
+        fediverse,
         mail,
         maintenance,
         moderate,
@@ -210,6 +211,7 @@ def _register_groups() -> None:
         audit.audit,
         spam.spam,
         webmention.webmention,
+        fediverse.fediverse,
     ):
         cli.add_command(command)
 

@@ -19,10 +19,14 @@ import ssl
 import time
 from dataclasses import dataclass
 from email.message import Message
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from commentd.errors import CommentdError
 from commentd.version import __version__
+
+if TYPE_CHECKING:
+    from commentd.config import WebmentionConfig
 
 USER_AGENT = f"commentd/{__version__} (Webmention; +https://www.w3.org/TR/webmention/)"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -44,6 +48,16 @@ class Limits:
     max_bytes: int = 1_048_576
     max_redirects: int = 3
     allow_private: bool = False
+
+
+def limits_for(settings: WebmentionConfig) -> Limits:
+    """The bounds of every fetch of another site's page, from ``[webmention]``."""
+    return Limits(
+        timeout=float(settings.timeout),
+        max_bytes=settings.max_bytes,
+        max_redirects=settings.max_redirects,
+        allow_private=settings.allow_private_addresses,
+    )
 
 
 @dataclass(frozen=True)

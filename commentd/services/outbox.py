@@ -164,12 +164,18 @@ def default_handlers(config: Config) -> dict[str, Handler]:
 
 
 def default_steps(config: Config) -> list[Step]:
-    """The admin's digest, when ``[mail] admin_digest`` asks for one."""
-    if config.mail.admin_digest == "off":
-        return []
-    from commentd.services.digest import AdminDigest
+    """The admin's digest, when ``[mail] admin_digest`` asks for one, and the reading of
+    the blog's feed, when ``[fediverse] feed_url`` is set."""
+    steps: list[Step] = []
+    if config.mail.admin_digest != "off":
+        from commentd.services.digest import AdminDigest
 
-    return [AdminDigest(config)]
+        steps.append(AdminDigest(config))
+    if config.federates and config.fediverse.feed_url:
+        from commentd.services.fediverse.feed import FeedReader
+
+        steps.append(FeedReader(config))
+    return steps
 
 
 # -- the worker -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from urllib.parse import urldefrag, urlencode, urljoin, urlsplit
 from commentd.config import Config, WebmentionConfig
 from commentd.errors import BadRequest, CommentdError, ValidationError
 from commentd.services import outbox
-from commentd.services.fetch import FetchError, Limits, fetch
+from commentd.services.fetch import FetchError, Limits, fetch, limits_for
 from commentd.storage.database import write_transaction
 
 KIND = "webmention_send"  # the outbox messages that send one (receiving's verify: "webmention")
@@ -43,16 +43,6 @@ class Outgoing:
     endpoint: str | None
     error: str | None = None
     queued: bool = False
-
-
-def limits_for(config: WebmentionConfig) -> Limits:
-    """The bounds of every fetch, from ``[webmention]``."""
-    return Limits(
-        timeout=float(config.timeout),
-        max_bytes=config.max_bytes,
-        max_redirects=config.max_redirects,
-        allow_private=config.allow_private_addresses,
-    )
 
 
 # -- URLs ---------------------------------------------------------------------------------

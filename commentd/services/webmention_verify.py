@@ -40,7 +40,7 @@ from commentd.services import bans, metrics, webmention
 from commentd.services.clients import Client
 from commentd.services.comments import bump_version, erase, thread_for_write
 from commentd.services.events import Events
-from commentd.services.fetch import FetchError, Limits, Page, fetch
+from commentd.services.fetch import FetchError, Page, fetch, limits_for
 from commentd.services.render import render
 from commentd.services.screening import Screener, Traps, check_links
 from commentd.services.spam import Submission, checker_for
@@ -366,13 +366,7 @@ class Verifier:
         self.clock = clock
         self._screener = screener
         self._events = events
-        settings = config.webmention
-        self.limits = Limits(
-            timeout=settings.timeout,
-            max_bytes=settings.max_bytes,
-            max_redirects=settings.max_redirects,
-            allow_private=settings.allow_private_addresses,
-        )
+        self.limits = limits_for(config.webmention)
 
     def _site(self) -> tuple[Screener, Events]:
         """The screener and the event listeners, built on first use: the site's keys come

@@ -83,7 +83,7 @@ BAN_KINDS = (
     ("email", "Email or @domain"),
     ("ip", "Network (IP address or CIDR)"),
     ("word", "Word or phrase"),
-    ("domain", "Domain (Webmentions from it and its subdomains)"),
+    ("domain", "Domain (Webmentions and Fediverse instances on it and its subdomains)"),
 )
 BOTTLE_MESSAGES = {
     400: "The request is malformed.",

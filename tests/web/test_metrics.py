@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from commentd.services import metrics, outbox
 from commentd.services.audit import Actor
+from commentd.services.fediverse.delivery import Deliverer
 from commentd.services.moderation import ModerationService
 from commentd.storage.database import DatabaseUnavailable, connection, write_transaction
 from commentd.storage.models import Comment
@@ -214,6 +215,19 @@ FAMILIES = {
         "or deleted.",
         {"commentd_webmentions_total": ("outcome",)},
     ),
+    "commentd_fediverse_activities": (
+        "counter",
+        "Activities posted to the Fediverse inbox, by type (Follow, Create, Like...; other for the "
+        "rest) and outcome: done, ignored (nothing of ours), refused (a bad signature, a banned "
+        "instance, a refused comment).",
+        {"commentd_fediverse_activities_total": ("outcome", "type")},
+    ),
+    "commentd_fediverse_deliveries": (
+        "counter",
+        "Deliveries of the account's activities to other servers' inboxes: delivered, retry "
+        "(to be tried again) or refused (a 4xx answer: given up).",
+        {"commentd_fediverse_deliveries_total": ("outcome",)},
+    ),
     "commentd_database_errors": (
         "counter",
         "Requests that failed because the database did.",
@@ -273,7 +287,11 @@ FAMILIES = {
 
 def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, make_config):
     """The exposition after a request of every kind, read by prometheus-client's parser."""
-    config = make_config(spam__proof_of_work="suspicious", site__url="https://blog.example.com")
+    config = make_config(
+        spam__proof_of_work="suspicious",
+        site__url="https://blog.example.com",
+        fediverse__account="blog",
+    )
     app = make_app(config)
 
     @app.get("/test-database-down")
@@ -301,11 +319,18 @@ def test_every_series_keeps_its_name_type_help_and_labels(serve, make_app, make_
     )
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert client.post("/webmention", body=webmention, headers=form).status == 202
+    unsigned = {"Content-Type": "application/activity+json"}
+    assert client.post("/ap/inbox", body=b"{}", headers=unsigned).status == 401
     with connection(), write_transaction():
         outbox.enqueue("email", "r@example.com", {})
+        # an inbox at a loopback address: refused, never sent
+        outbox.enqueue("activitypub", "http://127.0.0.1:9/inbox", {"activity": {}})
     with connection():
-        handlers = {"email": lambda r, p: None}  # the Webmention has none here: a retry
-        assert outbox.Worker(config, handlers=handlers).run_once() == 2
+        handlers = {  # the Webmention has none here: a retry
+            "email": lambda r, p: None,
+            "activitypub": Deliverer(config),
+        }
+        assert outbox.Worker(config, handlers=handlers).run_once() == 3
     res = client.get("/metrics")
     assert res.status == 200
     found = {

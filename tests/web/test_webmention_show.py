@@ -267,3 +267,14 @@ def test_the_moderation_queue_shows_where_a_webmention_came_from(signed_in):
     assert "via javascript:alert(1)" in other  # shown to the moderator as text, not a link
     assert 'href="javascript:' not in page
     assert "grace.jpg" not in page
+
+
+def test_the_moderation_queue_marks_a_fediverse_reply(signed_in):
+    _, admin, _ = signed_in
+    rid = reply(kind="fediverse", source="https://mastodon.example/@ada/1", status=Status.PENDING)
+    page = admin.get("/admin").text
+    item = page[page.index(f'id="c{rid}"') :]
+    item = item[: item.index("</li>")]
+    assert "fediverse reply" in item
+    assert "webmention" not in item.replace('class="badge webmention"', "")
+    assert 'via <a href="https://mastodon.example/@ada/1"' in item

@@ -9,6 +9,7 @@ outbox's backoff; any other 4xx is refused for good (``PermanentFailure``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
@@ -21,7 +22,7 @@ from commentd.services.fediverse import signatures
 from commentd.services.fediverse.documents import ACTIVITY_JSON, Account
 from commentd.services.fediverse.keys import KeyPair, account_keys
 from commentd.services.fediverse.remote import USER_AGENT
-from commentd.services.fetch import FetchError, Limits, fetch
+from commentd.services.fetch import FetchError, fetch, limits_for
 from commentd.services.webmention_verify import FINAL_FETCH_ERRORS
 from commentd.storage.models import Follower, RemoteActor, utcnow
 
@@ -43,6 +44,17 @@ def follower_inboxes() -> list[str]:
         if not bans.domain_banned(urlsplit(actor.uri).hostname, domains):
             found.setdefault(delivery_inbox(actor))
     return list(found)
+
+
+def followers() -> list[dict[str, Any]]:
+    """Every follower, oldest first: its handle, actor id and since when."""
+    query = (
+        Follower.select(Follower.created, RemoteActor.handle, RemoteActor.uri)
+        .join(RemoteActor)
+        .order_by(Follower.created, Follower.id)
+        .dicts()
+    )
+    return [{"handle": row["handle"], "uri": row["uri"], "since": row["created"]} for row in query]
 
 
 def queue(activity: dict[str, Any], inboxes: Iterable[str]) -> int:
@@ -67,13 +79,8 @@ class Deliverer:
         self.account = Account(config)
         self.keys = keys
         self.clock = clock
-        settings = config.webmention
-        self.limits = Limits(
-            timeout=settings.timeout,
-            max_bytes=settings.max_bytes,
-            max_redirects=0,  # a redirect would break the signature of (request-target)
-            allow_private=settings.allow_private_addresses,
-        )
+        # no redirect: it would break the signature of (request-target)
+        self.limits = dataclasses.replace(limits_for(config.webmention), max_redirects=0)
 
     def __call__(self, inbox: str, payload: dict[str, Any]) -> None:
         activity = payload["activity"]

@@ -185,7 +185,7 @@ class Account:
             "type": "Note",
             "attributedTo": self.actor,
             "inReplyTo": in_reply_to,
-            "content": said + comment.html,
+            "content": said + comment.html.strip(),
             "url": permalink(self.config, comment.thread.uri, comment.id),
             "published": iso(comment.created),
             "to": [PUBLIC],

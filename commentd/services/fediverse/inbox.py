@@ -42,13 +42,20 @@ from commentd.services.comments import bump_version, erase, thread_for_write
 from commentd.services.events import Events
 from commentd.services.fediverse import delivery, signatures
 from commentd.services.fediverse.documents import Account
-from commentd.services.fediverse.remote import Remote, RemoteError, first, id_of, origin
+from commentd.services.fediverse.remote import (
+    Remote,
+    RemoteError,
+    first,
+    id_of,
+    link_of,
+    origin,
+)
 from commentd.services.fediverse.signatures import SignatureError, SignedRequest
 from commentd.services.importers.htmltext import html_to_text
 from commentd.services.render import render
 from commentd.services.screening import Screener, Traps, check_links
 from commentd.services.spam import Submission
-from commentd.services.webmention_verify import MAX_URL, web_url
+from commentd.services.webmention_verify import MAX_URL
 from commentd.storage.database import write_transaction
 from commentd.storage.models import (
     Comment,
@@ -87,12 +94,19 @@ def _activity(body: bytes) -> dict[str, Any]:
     return activity
 
 
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
 def _moment(value: Any, now: dt.datetime) -> dt.datetime:
-    """An ActivityStreams time as naive UTC, never later than ``now`` (else ``now``)."""
+    """An ActivityStreams time as naive UTC, never later than ``now`` (else ``now``):
+    ``Z`` and fractions finer than microseconds (Fedify writes nanoseconds) are read."""
     if not isinstance(value, str):
         return now
+    text = _FRACTION.sub(r"\1", value.strip())
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
     try:
-        moment = dt.datetime.fromisoformat(value.strip())
+        moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return now
     if moment.tzinfo is not None:
@@ -363,7 +377,7 @@ class Inbox:
             RemoteNote.select(RemoteNote.comment).where(RemoteNote.actor == actor)
         )
         verdict = screener.screen(submission, html, Client(), Traps(), sender=same_account)
-        source = web_url(note.get("url") if isinstance(note.get("url"), str) else None)
+        source = link_of(note.get("url"))
         with write_transaction():
             thread = thread_for_write(self.config, thread.uri, None, self.clock)
             comment = Comment.create(

@@ -14,6 +14,8 @@ from typing import Any
 
 from commentd.config import Config
 from commentd.errors import ValidationError
+from commentd.services import audit
+from commentd.services.audit import Actor
 from commentd.services.comments import thread_for_write
 from commentd.services.fediverse import delivery
 from commentd.services.fediverse.documents import PUBLIC, Account, iso
@@ -48,9 +50,15 @@ class Publisher:
         self.account = Account(config)
         self.clock = clock
 
-    def publish(self, url: str, title: str | None = None, summary: str | None = None) -> Published:
+    def publish(
+        self,
+        url: str,
+        title: str | None = None,
+        summary: str | None = None,
+        actor: Actor = audit.SYSTEM,
+    ) -> Published:
         """Publish the blog page ``url`` (a page of ``[site] url``): ``Create`` the first
-        time, ``Update`` after that (a new title or summary)."""
+        time, ``Update`` after that (a new title or summary); audited as ``actor``'s."""
         if not self.config.federates:
             raise ValidationError(
                 "ActivityPub is off: set [fediverse] account first.", code="fediverse_off"
@@ -83,6 +91,7 @@ class Publisher:
                 kind, self.account.article(post, context=False), activity_id, now
             )
             queued = delivery.queue(activity, delivery.follower_inboxes())
+            audit.record(actor, "publish", "thread", thread.id, {"url": post.url, "activity": kind})
         return Published(post, created, queued)
 
     def posts(self, limit: int = 20) -> list[FediversePost]:

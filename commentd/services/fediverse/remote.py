@@ -22,7 +22,7 @@ from commentd.errors import CommentdError
 from commentd.services.fediverse import signatures
 from commentd.services.fediverse.documents import ACTIVITY_JSON, Account
 from commentd.services.fediverse.keys import KeyPair
-from commentd.services.fetch import FetchError, Limits, fetch
+from commentd.services.fetch import FetchError, fetch, limits_for
 from commentd.services.webmention_verify import web_url
 from commentd.storage.database import write_transaction
 from commentd.storage.models import RemoteActor, utcnow
@@ -94,13 +94,7 @@ class Remote:
         self.account = Account(config)
         self.keys = keys
         self.clock = clock
-        settings = config.webmention
-        self.limits = Limits(
-            timeout=settings.timeout,
-            max_bytes=settings.max_bytes,
-            max_redirects=settings.max_redirects,
-            allow_private=settings.allow_private_addresses,
-        )
+        self.limits = limits_for(config.webmention)
 
     # -- documents ----------------------------------------------------------------------
 

@@ -9,7 +9,9 @@
 % if c.pinned:
 <span class="badge pinned">pinned</span>
 % end
-% if c.kind != "comment":
+% if c.kind == "fediverse":
+<span class="badge webmention">fediverse reply</span>
+% elif c.kind != "comment":
 <span class="badge webmention">webmention {{c.kind}}</span>
 % end
 % if c.id in reports:
