@@ -83,7 +83,7 @@ class Ignored(Exception):
 def _activity(body: bytes) -> dict[str, Any]:
     try:
         activity = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("The body is not JSON.", code="invalid_activity") from None
     if not isinstance(activity, dict):
         raise BadRequest("The body is not an activity.", code="invalid_activity")
@@ -153,10 +153,9 @@ class Inbox:
             activity = _activity(request.body)
             kind = activity["type"] if activity["type"] in TYPES else "other"
             actor = self._signer(signature, request, activity)
-            handler = getattr(self, f"_on_{activity['type'].lower()}", None)
-            if handler is None or activity["type"] not in TYPES:
+            if activity["type"] not in TYPES:
                 raise Ignored
-            handler(activity, actor)
+            getattr(self, f"_on_{activity['type'].lower()}")(activity, actor)
         except Ignored:
             metrics.FEDIVERSE_ACTIVITIES.inc({"type": kind, "outcome": "ignored"})
             return "ignored"
@@ -329,7 +328,12 @@ class Inbox:
         content = note.get("content")
         if not isinstance(content, str):
             mapped = note.get("contentMap")
-            content = next(iter(mapped.values()), "") if isinstance(mapped, dict) else ""
+            found = (
+                [v for v in mapped.values() if isinstance(v, str)]
+                if isinstance(mapped, dict)
+                else []
+            )
+            content = found[0] if found else ""
         content = self.mention.sub(lambda m: m.group(1) or "", content[: 64 * 1024], count=1)
         html = render(content, source="html")
         text = html_to_text(html).strip()
@@ -338,7 +342,7 @@ class Inbox:
             text = text[: limit - 1].rstrip() + "…"
             html = render(text)
         if not text:
-            raise BadRequest("The note says nothing.", code="invalid_activity")
+            raise Ignored  # no words (an image alone, say): nothing to show as a comment
         return text, html
 
     def _own_note(self, note: dict[str, Any], actor: RemoteActor) -> str:

@@ -126,7 +126,7 @@ class Remote:
             )
         try:
             document = json.loads(page.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise RemoteError(f"{url[:200]} is not JSON.", code="remote_invalid") from None
         found = id_of(document) if isinstance(document, dict) else None
         if not found or origin(found) != origin(page.url) or origin(found) != origin(url):
