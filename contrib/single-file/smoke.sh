@@ -131,11 +131,18 @@ expect "GET /api/comments (linkified)" 'href=\\"http://www.example.org\\"' "$thr
 expect "GET /api/comments (total)" '"total": ?1' "$thread"
 stop
 
-serve_and_time # a restart: the database exists and is migrated
+# a restart: the database exists and is migrated; the Fediverse account on (cryptography's
+# RSA in the bundle: the key pair is made on the first read of the actor)
+export COMMENTD_FEDIVERSE_ACCOUNT=blog
+serve_and_time
 restart_ms=$answer_ms
 expect "the comment after a restart" '"total": ?1' "$(get "/api/comments?uri=/smoke/")"
+expect "GET /ap/actor (its RSA key)" 'BEGIN PUBLIC KEY' "$(get /ap/actor)"
+expect "GET /.well-known/webfinger" '"subject": ?"acct:blog@' \
+  "$(get "/.well-known/webfinger?resource=acct:blog@127.0.0.1:$port")"
 stop
-echo "serve: demo page, static files, admin, a comment posted and read back, SIGTERM: ok"
+unset COMMENTD_FEDIVERSE_ACCOUNT
+echo "serve: demo page, static files, admin, a comment posted and read back, the Fediverse actor, SIGTERM: ok"
 
 # init writes a config that check accepts.
 commentd init --site-url https://blog.example.com -o commentd.ini >/dev/null

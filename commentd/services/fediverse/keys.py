@@ -5,7 +5,7 @@ it and every process signs with the same key."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -61,4 +61,10 @@ def account_keys() -> KeyPair:
         except IntegrityError:
             pass  # another process saved one first; use theirs
         row = Setting.get(Setting.key == KEY_SETTING)
-    return KeyPair(row.value)
+    return _pair(row.value)
+
+
+@lru_cache(maxsize=4)
+def _pair(private_pem: str) -> KeyPair:
+    """One ``KeyPair`` per key, so that the PEM is parsed once, not at every signature."""
+    return KeyPair(private_pem)
