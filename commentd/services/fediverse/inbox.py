@@ -32,7 +32,6 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from commentd.config import Config
 from commentd.errors import BadRequest, CommentdError, Forbidden
@@ -42,7 +41,14 @@ from commentd.services.comments import bump_version, erase, thread_for_write
 from commentd.services.events import Events
 from commentd.services.fediverse import delivery, signatures
 from commentd.services.fediverse.documents import Account
-from commentd.services.fediverse.remote import Remote, RemoteError, first, id_of, origin
+from commentd.services.fediverse.remote import (
+    Remote,
+    RemoteError,
+    first,
+    host_of,
+    id_of,
+    origin,
+)
 from commentd.services.fediverse.signatures import SignatureError, SignedRequest
 from commentd.services.importers.htmltext import html_to_text
 from commentd.services.render import render
@@ -190,7 +196,7 @@ class Inbox:
         return actor
 
     def _refuse_banned(self, url: str) -> None:
-        domain = bans.domain_banned(urlsplit(url).hostname, bans.lists().domains)
+        domain = bans.domain_banned(host_of(url), bans.lists().domains)
         if domain:
             raise Forbidden(f"The instance {domain} is blocked here.", code="instance_blocked")
 
