@@ -10,6 +10,9 @@
 Only a ``csrf`` or ``password`` the generated form already has, as a string, is replaced:
 a form generated without one (a negative case) stays without one.
 
+WebFinger's ``resource`` in the spec's example names the example host: it is swapped for the
+account on the server's own host, so that the JRD itself is checked too.
+
 A thread page's ``cursor`` is opaque: the server refuses one it did not make (400), so a
 generated one could only test that. A generated cursor the schema allows is swapped for one
 the server made for the request's sort (Schemathesis re-checks the case after the swap).
@@ -137,3 +140,12 @@ def server_made_cursor(context, case, kwargs) -> None:
     if isinstance(cursor, str) and 0 < len(cursor) <= 400:
         sort = case.query.get("sort")
         case.query["cursor"] = CURSORS.get(sort if isinstance(sort, str) else "", CURSORS["oldest"])
+
+
+EXAMPLE_ACCOUNT = "acct:blog@comments.example.com"
+
+
+@schemathesis.hook("before_call").apply_to(method="GET", path="/.well-known/webfinger")
+def own_host_account(context, case, kwargs) -> None:
+    if (case.query or {}).get("resource") == EXAMPLE_ACCOUNT:
+        case.query["resource"] = f"acct:blog@{BASE.netloc}"

@@ -7,7 +7,7 @@
 It starts the server on a fresh SQLite file in a temporary directory, on a free port in
 18100-18199 (or ``--ports``), sets an admin password with ``commentd admin set-password``,
 posts one comment (id 1, the spec's example id) to get its edit token and a second one to get
-cursors, and hands
+cursors, publishes their thread (id 1) to the Fediverse account, and hands
 them to Schemathesis through ``hooks.py``: the edit token as a Bearer header on the API, an
 admin session cookie (and its CSRF token in every admin form) on ``/admin``, and cursors the
 server made. Run by ``.ci/run``.
@@ -52,7 +52,31 @@ SETTINGS = {
     # the seed comments come "through a proxy" from another network, so Schemathesis' votes
     # (from 127.0.0.1) are not votes on its own comments (403)
     "COMMENTD_SERVER_TRUSTED_PROXIES": "127.0.0.1",
+    # the Fediverse operations run against a live account, not 404 fediverse_off; without
+    # [site] url its profile page is the server's own root. The server has no [site] url
+    # (with one, generated posts to /html/comments gave unrelated findings): only the
+    # process that publishes the seed post has it (publish_post).
+    "COMMENTD_FEDIVERSE_ACCOUNT": "blog",
+    # comment 1 is then a Note of the account (GET /ap/comments/1), and generated comments,
+    # edits and deletions on its thread go through the account's publisher
+    "COMMENTD_FEDIVERSE_PUBLISH_COMMENTS": "true",
 }
+SITE_URL = "https://blog.example.com"  # the seed post's page; the spec's example site
+# thread 1 (the seed comments' /blog/hello/) published to the account: GET /ap/posts/1
+PUBLISH = """
+from commentd.config import load_config
+from commentd.services.fediverse.publish import Publisher
+from commentd.services.site import open_site
+from commentd.storage.database import connection
+
+config = load_config()
+open_site(config)
+with connection():
+    post = Publisher(config).publish(
+        config.site.url + "/blog/hello/", "Hello", "The first post."
+    ).post
+assert post.thread_id == 1, post.thread_id
+"""
 AUTHOR_NETWORK = "192.0.2.1"
 
 
@@ -160,6 +184,12 @@ def main() -> int:
         try:
             wait_until_healthy(base, server)
             token, cursors = seed_data(base)
+            subprocess.run(
+                [sys.executable, "-c", PUBLISH],
+                env={**env, "COMMENTD_SITE_URL": SITE_URL},
+                check=True,
+                cwd=tmp,
+            )
             command = [
                 BIN / "schemathesis",
                 "run",
