@@ -57,8 +57,8 @@ SETTINGS = {
     "COMMENTD_SERVER_TRUSTED_PROXIES": "127.0.0.1",
     # the Fediverse operations run against a live account, not 404 fediverse_off; without
     # [site] url its profile page is the server's own root. The server has no [site] url
-    # (with one, generated posts to /html/comments gave unrelated findings): only the
-    # process that publishes the seed post has it (publish_post).
+    # (an earlier run with one had findings on /html/comments, not fixed yet): only the
+    # process that publishes the seed post has it (PUBLISH).
     "COMMENTD_FEDIVERSE_ACCOUNT": "blog",
     # comment 1 is then a Note of the account (GET /ap/comments/1), and generated comments,
     # edits and deletions on its thread go through the account's publisher
