@@ -55,6 +55,11 @@ NOT_HTTP_CODES = {
     # commentd webmention send
     "not_own_page",
     "page_unavailable",
+    # a remote actor's or object's failures: inside 401 signature_key_unavailable's message
+    "remote_bad_url",
+    "remote_gone",
+    "remote_invalid",
+    "remote_unavailable",
 }
 
 

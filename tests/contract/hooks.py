@@ -10,6 +10,14 @@
 Only a ``csrf`` or ``password`` the generated form already has, as a string, is replaced:
 a form generated without one (a negative case) stays without one.
 
+WebFinger's ``resource`` in the spec's example names the example host: it is swapped for the
+account on the server's own host, so that the JRD itself is checked too.
+
+``POST /ap/inbox`` takes signed requests only: a case that has a ``Signature`` header as a
+string is signed for real, by the remote account ``run_schemathesis.py`` keeps (its ``Date``,
+``Digest`` and ``Signature``, each only if the case has it; the body's ``actor``, if a string,
+made that account), so that the activities reach the inbox's checks instead of a 401.
+
 A thread page's ``cursor`` is opaque: the server refuses one it did not make (400), so a
 generated one could only test that. A generated cursor the schema allows is swapped for one
 the server made for the request's sort (Schemathesis re-checks the case after the swap).
@@ -25,6 +33,11 @@ from typing import NamedTuple
 from urllib.parse import urlencode, urlsplit
 
 import schemathesis
+from schemathesis.core import NOT_SET
+
+from commentd.services.fediverse import signatures
+from commentd.services.fediverse.keys import KeyPair
+from commentd.storage.models import utcnow
 
 BASE = urlsplit(os.environ["CONTRACT_BASE_URL"])
 EDIT_TOKEN = os.environ["CONTRACT_EDIT_TOKEN"]
@@ -33,6 +46,8 @@ CURSORS = json.loads(os.environ["CONTRACT_CURSORS"])
 SESSION_COOKIE = "commentd_admin"
 LOGIN_COOKIE = "commentd_admin_login"
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+PEER = os.environ["CONTRACT_PEER"]
+PEER_KEY = KeyPair(os.environ["CONTRACT_PEER_KEY"])
 
 
 class Form(NamedTuple):
@@ -137,3 +152,34 @@ def server_made_cursor(context, case, kwargs) -> None:
     if isinstance(cursor, str) and 0 < len(cursor) <= 400:
         sort = case.query.get("sort")
         case.query["cursor"] = CURSORS.get(sort if isinstance(sort, str) else "", CURSORS["oldest"])
+
+
+EXAMPLE_ACCOUNT = "acct:blog@comments.example.com"
+
+
+@schemathesis.hook("before_call").apply_to(method="GET", path="/.well-known/webfinger")
+def own_host_account(context, case, kwargs) -> None:
+    if (case.query or {}).get("resource") == EXAMPLE_ACCOUNT:
+        case.query["resource"] = f"acct:blog@{BASE.netloc}"
+
+
+@schemathesis.hook("before_call").apply_to(method="POST", path="/ap/inbox")
+def signed_by_the_peer(context, case, kwargs) -> None:
+    headers = dict(case.headers or {})
+    if not isinstance(headers.get("Signature"), str):
+        return  # a case without a signature stays without one
+    if isinstance(case.body, dict) and isinstance(case.body.get("actor"), str):
+        case.body["actor"] = PEER
+    # what requests sends: json.dumps of the body, as Schemathesis' JSON serializers do
+    if case.body is NOT_SET:
+        body = b""
+    elif isinstance(case.body, bytes):
+        body = case.body  # a raw body (a negative case) goes as it is
+    else:
+        body = json.dumps(case.body).encode()
+    url = f"{BASE.scheme}://{BASE.netloc}/ap/inbox"
+    made = signatures.sign(PEER_KEY.private_key, PEER + "#main-key", "POST", url, body, utcnow())
+    for name in ("Date", "Digest", "Signature"):
+        if isinstance(headers.get(name), str):
+            headers[name] = made[name]
+    case.headers = headers

