@@ -61,3 +61,66 @@ def test_a_note_whose_id_cannot_be_split_is_not_the_actors(blog, grace):  # noqa
     note = grace.note(f"http://127.0.0.1:{blog.port}/ap/posts/1", id="http://[bad/1")
     status, body = post(blog, grace, grace.activity("Create", note))
     assert (status, body["error"]["code"]) == (403, "object_not_owned")
+
+
+def test_webfinger_finds_the_account_and_only_it(blog):  # noqa: F811
+    host = f"127.0.0.1:{blog.port}"
+    found = blog.get("/.well-known/webfinger", query={"resource": f"acct:blog@{host}"}).json
+    assert found["subject"] == f"acct:blog@{host}"
+    assert {
+        "rel": "self",
+        "type": "application/activity+json",
+        "href": f"http://{host}/ap/actor",
+    } in found["links"]
+    by_url = blog.get("/.well-known/webfinger", query={"resource": f"http://{host}/ap/actor"})
+    assert by_url.json["subject"] == f"acct:blog@{host}"
+    other = blog.get("/.well-known/webfinger", query={"resource": f"acct:eve@{host}"})
+    assert (other.status, other.error_code) == (404, "unknown_resource")
+    elsewhere = blog.get("/.well-known/webfinger", query={"resource": "acct:blog@other.example"})
+    assert (elsewhere.status, elsewhere.error_code) == (404, "unknown_resource")
+    missing = blog.get("/.well-known/webfinger")
+    assert (missing.status, missing.error_code) == (400, "invalid_resource")
+
+
+def test_the_actor_says_what_the_config_says_and_escapes_it(blog):  # noqa: F811
+    actor = blog.get("/ap/actor").json
+    assert actor["type"] == "Service"
+    assert actor["preferredUsername"] == "blog"
+    assert actor["name"] == "The Example Blog"
+    assert actor["summary"] == "<p>Posts about &lt;examples&gt; &amp; more</p>"
+    assert actor["icon"] == {
+        "type": "Image",
+        "mediaType": "image/png",
+        "url": "https://blog.example.com/icon.png",
+    }
+    assert actor["url"] == "https://blog.example.com"
+    assert actor["endpoints"]["sharedInbox"] == actor["inbox"]
+    assert actor["publicKey"]["publicKeyPem"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert blog.get("/ap/actor").json["publicKey"] == actor["publicKey"]  # one key, kept
+    nodeinfo = blog.get("/nodeinfo/2.1").json
+    assert nodeinfo["software"]["name"] == "commentd"
+    assert nodeinfo["usage"]["localPosts"] == 1
+    assert nodeinfo["openRegistrations"] is False
+
+
+def test_everything_is_404_while_the_account_is_off(make_config, make_app, serve):
+    client = serve(make_app(make_config()))
+    for path in (
+        "/.well-known/webfinger?resource=acct:blog@x",
+        "/.well-known/nodeinfo",
+        "/nodeinfo/2.1",
+        "/ap/actor",
+        "/ap/outbox",
+        "/ap/posts/1",
+    ):
+        res = client.get(path)
+        assert (res.status, res.error_code) == (404, "fediverse_off"), path
+    res = client.post(
+        "/ap/inbox", body=b"{}", headers={"Content-Type": "application/activity+json"}
+    )
+    assert (res.status, res.error_code) == (404, "fediverse_off")
+
+
+def test_an_unknown_post_or_comment_is_404(blog):  # noqa: F811
+    assert blog.get("/ap/posts/99").error_code == "post_not_found"
+    assert blog.get("/ap/comments/1").error_code == "comment_not_found"  # publish_comments off

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from commentd.config import Config
-from commentd.errors import NotFound
+from commentd.errors import BadRequest, NotFound
 from commentd.services.fediverse.documents import Account
 from commentd.services.fediverse.keys import account_keys
 from commentd.services.fediverse.publish import CommentPublisher, Publisher
@@ -30,7 +30,11 @@ class Documents:
 
     def webfinger(self, resource: str | None) -> dict[str, Any]:
         account = self.require_on()
-        if not resource or not account.is_resource(resource):
+        if not resource or not resource.strip():
+            raise BadRequest(  # RFC 7033 4.2: a request without a resource is a bad request
+                "WebFinger needs a resource, such as acct:name@host.", code="invalid_resource"
+            )
+        if not account.is_resource(resource):
             raise NotFound(f"No account {str(resource)[:200]!r} here.", code="unknown_resource")
         return account.webfinger()
 
