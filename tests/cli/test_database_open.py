@@ -45,6 +45,7 @@ ARGUMENTS = {
     "outbox retry": ["1"],
     "purge": ["--spam-older-than", "30d"],
     "webmention send": ["https://blog.example.com/post/"],
+    "fediverse publish": ["https://blog.example.com/post/"],
 }
 #: Commands that open no database, or report on it rather than stop (``check``).
 NO_DATABASE = {"init", "serve", "check", "mail test"}
