@@ -269,3 +269,13 @@ def test_a_body_that_is_not_an_activity_is_a_clear_400(blog, grace):
 def test_the_inbox_takes_only_activity_json(blog):
     answer = blog.request("POST", "/ap/inbox", body=b"x=1", headers={"Content-Type": "text/plain"})
     assert (answer.status, answer.error_code) == (415, "unsupported_media_type")
+
+
+def test_a_profile_address_too_long_for_a_website_is_left_out(blog, remote_site):
+    long = RemoteAccount(remote_site, "long")
+    document = long.document()
+    document["url"] = remote_site.url("/@long?" + "x" * 700)
+    remote_site.pages["/users/long"].body = json.dumps(document)
+    assert post(blog, long, long.activity("Create", long.note(article(blog))))[0] == 202
+    (comment,) = shown(blog)
+    assert (comment["author"], comment["website"]) == ("Long Remote", None)

@@ -74,6 +74,7 @@ KIND = "fediverse"  # Comment.kind of a reply from the Fediverse
 TYPES = ("Follow", "Undo", "Create", "Update", "Delete", "Like", "Announce", "Accept", "Reject")
 NOTE_TYPES = ("Note", "Article", "Page")
 REACTIONS = {"Like": "like", "Announce": "repost"}
+MAX_WEBSITE = 512  # Comment.website
 
 
 class Ignored(Exception):
@@ -345,6 +346,12 @@ class Inbox:
             raise Ignored  # no words (an image alone, say): nothing to show as a comment
         return text, html
 
+    @staticmethod
+    def _website(actor: RemoteActor) -> str | None:
+        """The author's profile as a comment's website (which holds 512 characters)."""
+        url = actor.url
+        return url if url and len(url) <= MAX_WEBSITE else None
+
     def _own_note(self, note: dict[str, Any], actor: RemoteActor) -> str:
         """The note's id, after checking that it is the actor's (on its host, by it)."""
         note_id = id_of(note)
@@ -373,7 +380,7 @@ class Inbox:
             text=text,
             author=actor.name,
             email=None,
-            website=actor.url,
+            website=self._website(actor),
             address="",
             user_agent="",
         )
@@ -388,7 +395,7 @@ class Inbox:
                 thread=thread,
                 parent=parent,
                 author=actor.name,
-                website=actor.url,
+                website=self._website(actor),
                 photo=actor.icon,
                 text=text,
                 text_hash=text_hash(text),

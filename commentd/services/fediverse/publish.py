@@ -31,6 +31,7 @@ from commentd.storage.models import (
 )
 
 MAX_TITLE = 512
+MAX_URL = 1024  # FediversePost.url
 MAX_SUMMARY = 2000
 
 
@@ -64,6 +65,10 @@ class Publisher:
                 "ActivityPub is off: set [fediverse] account first.", code="fediverse_off"
             )
         uri = thread_uri(self.config, url)
+        if len(page_url(self.config, uri)) > MAX_URL:
+            raise ValidationError(
+                f"The page's address is longer than {MAX_URL} characters.", code="invalid_url"
+            )
         title = " ".join((title or "").split())[:MAX_TITLE] or None
         summary = " ".join((summary or "").split())[:MAX_SUMMARY]
         now = self.clock()
