@@ -16,7 +16,7 @@ from commentd.services.fediverse.inbox import Inbox
 from commentd.services.fediverse.reads import Documents
 from commentd.services.fediverse.signatures import SignedRequest
 from commentd.web import inputs
-from commentd.web.serialize import dumps
+from commentd.web.serialize import dumps, web_url
 
 ID = "<object_id:re:[0-9]{1,18}>"
 JRD = "application/jrd+json"
@@ -29,6 +29,12 @@ def _answer(document: dict[str, Any], content_type: str = ACTIVITY_JSON) -> str:
     bottle.response.set_header("Access-Control-Allow-Origin", "*")
     bottle.response.set_header("Vary", "Accept")
     return dumps(document)
+
+
+def _wants_html(accept: str) -> bool:
+    """Whether an ``Accept`` header is a browser's: HTML, and no JSON of any kind."""
+    accept = accept.lower()
+    return "text/html" in accept and "json" not in accept
 
 
 def _target(environ: dict) -> str:
@@ -56,10 +62,19 @@ def _headers(environ: dict) -> dict[str, str]:
 def register(app: bottle.Bottle, documents: Documents, inbox: Inbox, max_body: int) -> None:
     """Add the Fediverse routes to ``app``."""
 
-    def get(path: str, content_type: str = ACTIVITY_JSON) -> Callable:
+    def get(path: str, content_type: str = ACTIVITY_JSON, page: bool = False) -> Callable:
+        """A GET route answering ``read``'s document; with ``page``, a browser (asking for
+        HTML, not JSON) is sent to the document's own web page (its ``url``) instead."""
+
         def wrap(read: Callable[..., dict[str, Any]]) -> Callable:
             def route(**ids: str) -> str:
-                return _answer(read(**{k: int(v) for k, v in ids.items()}), content_type)
+                document = read(**{k: int(v) for k, v in ids.items()})
+                if page and _wants_html(bottle.request.environ.get("HTTP_ACCEPT", "")):
+                    target = web_url(document.get("url"))
+                    if target:
+                        bottle.response.set_header("Vary", "Accept")
+                        bottle.redirect(target, 303)
+                return _answer(document, content_type)
 
             app.route(path, "GET", route)
             return read
@@ -73,12 +88,12 @@ def register(app: bottle.Bottle, documents: Documents, inbox: Inbox, max_body: i
 
     get("/.well-known/nodeinfo", "application/json")(documents.nodeinfo_links)
     get("/nodeinfo/2.1", f'application/json; profile="{NODEINFO}#"')(documents.nodeinfo)
-    get("/ap/actor")(documents.actor)
+    get("/ap/actor", page=True)(documents.actor)
     get("/ap/outbox")(documents.outbox)
     get("/ap/followers")(documents.followers)
     get("/ap/following")(documents.following)
-    get(f"/ap/posts/{ID}")(lambda object_id: documents.post(object_id))
-    get(f"/ap/comments/{ID}")(lambda object_id: documents.comment(object_id))
+    get(f"/ap/posts/{ID}", page=True)(lambda object_id: documents.post(object_id))
+    get(f"/ap/comments/{ID}", page=True)(lambda object_id: documents.comment(object_id))
 
     @app.post("/ap/inbox")
     def receive() -> dict[str, str]:

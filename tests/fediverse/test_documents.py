@@ -124,3 +124,14 @@ def test_everything_is_404_while_the_account_is_off(make_config, make_app, serve
 def test_an_unknown_post_or_comment_is_404(blog):  # noqa: F811
     assert blog.get("/ap/posts/99").error_code == "post_not_found"
     assert blog.get("/ap/comments/1").error_code == "comment_not_found"  # publish_comments off
+
+
+def test_a_browser_is_sent_to_the_page_and_a_server_gets_the_json(blog):  # noqa: F811
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    for path, page in (("/ap/actor", "https://blog.example.com"), ("/ap/posts/1", None)):
+        res = blog.get(path, headers=html)
+        assert res.status == 303
+        assert res.header("location") == (page or "https://blog.example.com/2026/hello/")
+        assert "Accept" in res.header("vary")
+    for accept in ("application/activity+json", 'application/ld+json; profile="x"', "*/*"):
+        assert blog.get("/ap/actor", headers={"Accept": accept}).json["type"] == "Service"
