@@ -279,3 +279,84 @@ def test_a_profile_address_too_long_for_a_website_is_left_out(blog, remote_site)
     assert post(blog, long, long.activity("Create", long.note(article(blog))))[0] == 202
     (comment,) = shown(blog)
     assert (comment["author"], comment["website"]) == ("Long Remote", None)
+
+
+def mastodon_create(account: RemoteAccount, in_reply_to: str, blog_url: str) -> dict:
+    """A Create as Mastodon 4 sends one (its JSON-LD context with inline extensions, the
+    h-card mention, contentMap, a content warning, an attached picture, the Mention tag)."""
+    status = account.new_id("statuses")
+    note = {
+        "id": status,
+        "type": "Note",
+        "summary": "Spoilers for the post",
+        "inReplyTo": in_reply_to,
+        "published": "2026-12-01T10:00:00Z",
+        "url": status.replace("/users/grace/statuses/", "/@grace/"),
+        "attributedTo": account.id,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [account.id + "/followers", blog_url],
+        "sensitive": True,
+        "atomUri": status,
+        "inReplyToAtomUri": in_reply_to,
+        "conversation": "tag:mastodon.example,2026-12-01:objectId=1:objectType=Conversation",
+        "content": (
+            '<p><span class="h-card" translate="no"><a href="https://blog.example.com" '
+            'class="u-url mention">@<span>blog</span></a></span> The ending surprised me.</p>'
+        ),
+        "contentMap": {"en": "<p>The ending surprised me.</p>"},
+        "attachment": [
+            {
+                "type": "Document",
+                "mediaType": "image/png",
+                "url": "https://files.mastodon.example/media/cat.png",
+                "name": "A cat reading the post",
+                "blurhash": "UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH",
+                "width": 800,
+                "height": 600,
+            }
+        ],
+        "tag": [{"type": "Mention", "href": blog_url, "name": "@blog@comments.example.com"}],
+        "replies": {"id": status + "/replies", "type": "Collection"},
+    }
+    return {
+        "@context": [
+            "https://www.w3.org/ns/activitystreams",
+            {
+                "ostatus": "http://ostatus.org#",
+                "atomUri": "ostatus:atomUri",
+                "sensitive": "as:sensitive",
+                "toot": "http://joinmastodon.org/ns#",
+                "blurhash": "toot:blurhash",
+            },
+        ],
+        "id": status + "/activity",
+        "type": "Create",
+        "actor": account.id,
+        "published": "2026-12-01T10:00:00Z",
+        "to": note["to"],
+        "cc": note["cc"],
+        "object": note,
+    }
+
+
+def test_a_reply_as_mastodon_sends_it(blog, grace):
+    actor = f"http://127.0.0.1:{blog.port}/ap/actor"
+    assert post(blog, grace, mastodon_create(grace, article(blog), actor))[1] == {"status": "done"}
+    (comment,) = shown(blog)
+    assert comment["html"] == (
+        "<p><strong>Spoilers for the post</strong></p><p>The ending surprised me.</p>"
+        '<p><a href="https://files.mastodon.example/media/cat.png" rel="nofollow ugc noopener">'
+        "A cat reading the post</a></p>"
+    )
+    assert comment["source"].startswith(grace.site.url("/@grace/"))
+    assert comment["created"].startswith("2026-12-01T10:00:00")
+
+
+def test_a_picture_alone_is_a_comment_linking_to_it(blog, grace):
+    note = grace.note(article(blog), "")
+    note["attachment"] = {"type": "Image", "url": "https://files.example/x/photo.jpg"}
+    assert post(blog, grace, grace.activity("Create", note))[1] == {"status": "done"}
+    assert shown(blog)[0]["html"] == (
+        '<p><a href="https://files.example/x/photo.jpg" rel="nofollow ugc noopener">'
+        "photo.jpg</a></p>"
+    )

@@ -12,7 +12,8 @@ Then, by type:
 - ``Follow`` of the account: kept in ``follower``, answered with ``Accept``;
 - ``Create`` of a ``Note`` replying to a published post, to one of the blog's comments or to
   a reply already held: a comment (kind ``fediverse``) nested under what it answers, with the
-  author's name, profile and avatar, its HTML sanitized by ``render``, its address kept, and
+  author's name, profile and avatar, its HTML sanitized by ``render`` (a content warning
+  first, in bold; attached pictures as links, never loaded), its address kept, and
   screened as any comment is (blocklists, link limit, filter, Akismet, moderation mode, with
   "first" keyed by the remote account);
 - ``Update`` of such a note edits its comment; of the actor, refreshes the copy kept;
@@ -31,6 +32,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from html import escape
 from typing import Any
 
 from commentd.config import Config
@@ -75,6 +77,25 @@ TYPES = ("Follow", "Undo", "Create", "Update", "Delete", "Like", "Announce", "Ac
 NOTE_TYPES = ("Note", "Article", "Page")
 REACTIONS = {"Like": "like", "Announce": "repost"}
 MAX_WEBSITE = 512  # Comment.website
+MAX_WARNING = 200  # a content warning's or an attachment's description shown
+MAX_ATTACHMENTS = 4
+
+
+def _attachments(value: Any) -> list[str]:
+    """A note's attachments (pictures, videos) as links to them, each named by its
+    description or its file name: never loaded, only linked."""
+    items = value if isinstance(value, list) else [value]
+    links = []
+    for item in items[:MAX_ATTACHMENTS]:
+        if not isinstance(item, dict):
+            continue
+        url = link_of(item.get("url") or item.get("href"))
+        if url is None:
+            continue
+        name = item.get("name") if isinstance(item.get("name"), str) else ""
+        name = " ".join(name.split())[:MAX_WARNING] or url.rsplit("/", 1)[-1] or url
+        links.append(f'<p><a href="{escape(url)}">{escape(name)}</a></p>')
+    return links
 
 
 class Ignored(Exception):
@@ -325,7 +346,8 @@ class Inbox:
         return parent.thread, parent
 
     def _content(self, note: dict[str, Any]) -> tuple[str, str]:
-        """A note's words: (text, sanitized HTML), its leading @-mention of us dropped."""
+        """A note's words: (text, sanitized HTML), its leading @-mention of us dropped; a
+        content warning (``summary``) first, in bold, and its attachments as links last."""
         content = note.get("content")
         if not isinstance(content, str):
             mapped = note.get("contentMap")
@@ -336,6 +358,10 @@ class Inbox:
             )
             content = found[0] if found else ""
         content = self.mention.sub(lambda m: m.group(1) or "", content[: 64 * 1024], count=1)
+        warning = note.get("summary")
+        if isinstance(warning, str) and warning.strip():
+            content = f"<p><strong>{escape(warning.strip()[:MAX_WARNING])}</strong></p>{content}"
+        content += "".join(_attachments(note.get("attachment")))
         html = render(content, source="html")
         text = html_to_text(html).strip()
         limit = self.config.comments.max_length
@@ -343,7 +369,7 @@ class Inbox:
             text = text[: limit - 1].rstrip() + "…"
             html = render(text)
         if not text:
-            raise Ignored  # no words (an image alone, say): nothing to show as a comment
+            raise Ignored  # no words and nothing attached: nothing to show as a comment
         return text, html
 
     @staticmethod
