@@ -26,6 +26,7 @@ from commentd.services.webmention import Receiver
 from commentd.web import (
     admin,
     api,
+    avatars,
     fastpath,
     fediverse,
     html,
@@ -72,6 +73,7 @@ def create_app(config: Config) -> bottle.Bottle:
     webmention.register(app, services, Receiver(config, keys.webmention_status), limiter)
     inbox = Inbox(config, Remote(config, account_keys), lambda: (screener, site.events))
     fediverse.register(app, Documents(config), inbox, config.server.max_body_size)
+    avatars.register(app)
     # the fast path inside the metrics: its answers are counted and logged like any other
     metrics.install(
         app, config, services.addresses, fastpath.wrap(app, reads, origins, Compressor(app.wsgi))

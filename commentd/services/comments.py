@@ -610,13 +610,14 @@ def _traps(data: Mapping[str, Any]) -> Traps:
 
 def erase(comment: Comment, when: dt.datetime) -> None:
     """Mark ``comment`` deleted and drop everything it said and who said it: its words, its
-    author's name, email, website and network, and the keyed hashes of their address and
-    reader id."""
+    author's name, email, website, picture and network, and the keyed hashes of their
+    address and reader id."""
     comment.status = Status.DELETED
     comment.text = ""
     comment.text_hash = None
     comment.html = ""
     comment.author = comment.email = comment.website = None
+    comment.photo = comment.picture = None  # a remote author's picture, and its kept copy
     comment.remote_addr = comment.voter = comment.reader = None
     comment.notify = comment.notify_thread = False
     comment.modified = when

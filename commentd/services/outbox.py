@@ -144,8 +144,9 @@ def default_handlers(config: Config) -> dict[str, Handler]:
     """One sender per kind: ``email`` through SMTP, ``webhook`` through HTTP, ``akismet``
     (moderators' decisions) to Akismet, ``webmention_send`` to the target's endpoint, and
     ``webmention``, the verification of a received Webmention (its source fetched and read),
-    and ``activitypub``, an activity of the account delivered to an inbox."""
-    from commentd.services import mail, spam, webhooks, webmention_send, webmention_verify
+    ``activitypub``, an activity of the account delivered to an inbox, and ``avatar``, a
+    remote author's picture fetched to be kept."""
+    from commentd.services import avatars, mail, spam, webhooks, webmention_send, webmention_verify
     from commentd.services.fediverse import delivery
 
     akismet = spam.akismet_for(config.moderation, config.public_url)
@@ -160,6 +161,7 @@ def default_handlers(config: Config) -> dict[str, Handler]:
         ),
         webmention_verify.KIND: webmention_verify.Verifier(config),
         delivery.KIND: delivery.Deliverer(config),
+        avatars.KIND: avatars.Fetcher(config),
     }
 
 

@@ -14,6 +14,7 @@ import hashlib
 from peewee import (
     SQL,
     BigIntegerField,
+    BlobField,
     BooleanField,
     CharField,
     DateField,
@@ -120,6 +121,8 @@ class Comment(BaseModel):
     kind = CharField(max_length=16, default="comment")
     source = CharField(max_length=1024, null=True)
     photo = CharField(max_length=1024, null=True)
+    # its author's picture once kept here (``Avatar.digest``): served from commentd's origin
+    picture = CharField(max_length=64, null=True)
 
     class Meta:
         indexes = (
@@ -375,6 +378,18 @@ class Reaction(BaseModel):
         indexes = ((("thread", "kind"), False),)
 
 
+class Avatar(BaseModel):
+    """A remote author's picture, fetched once and served from commentd's own origin, so
+    that readers' browsers never ask another site. ``status``: ``queued``, ``ok``, ``failed``."""
+
+    digest = CharField(max_length=64, primary_key=True)  # sha256 of the URL, hex
+    url = CharField(max_length=1024)
+    status = CharField(max_length=16, default="queued")
+    content_type = CharField(max_length=32, null=True)
+    data = BlobField(null=True)
+    fetched = DateTimeField(null=True)
+
+
 REPORT_REASONS = ("spam", "abuse", "off_topic", "other")
 
 MODELS = (
@@ -398,4 +413,5 @@ MODELS = (
     FediversePost,
     RemoteNote,
     Reaction,
+    Avatar,
 )

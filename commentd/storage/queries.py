@@ -41,8 +41,9 @@ class CommentRow(NamedTuple):
     likes: int
     dislikes: int
     pinned: bool
-    kind: str = "comment"  # "comment", or by Webmention "reply" or "mention"
-    source: str | None = None  # a Webmention's page on the other site
+    kind: str = "comment"  # "comment", by Webmention "reply" or "mention", or "fediverse"
+    source: str | None = None  # a Webmention's page on the other site, a Fediverse post
+    picture: str | None = None  # the digest of its author's picture, kept here (avatars)
 
 
 ROW_COLUMNS = (
@@ -60,6 +61,7 @@ ROW_COLUMNS = (
     Comment.pinned,
     Comment.kind,
     Comment.source,
+    Comment.picture,
 )
 
 
@@ -138,6 +140,7 @@ def thread_comments(thread_id: int, statuses: tuple[Status, ...]) -> list[Commen
             bool(row[11]),
             row[12] or "comment",
             row[13],
+            row[14],
         )
         for row in cursor.fetchall()
     ]
@@ -252,8 +255,9 @@ def recent_comments(limit: int, thread_id: int | None = None) -> list[RecentRow]
             bool(row[11]),
             row[12] or "comment",
             row[13],
+            row[14],
         )
-        rows.append(RecentRow(comment, row[14], row[15]))
+        rows.append(RecentRow(comment, row[15], row[16]))
     return rows
 
 

@@ -49,7 +49,9 @@ def register(app: bottle.Bottle, services: Services) -> caching.ReadCache:
     """Add the API routes to ``app``; return the reads' cache, for the fast path."""
     config = services.config
     limit = config.server.max_body_size
-    present = serialize.Presenter(services.keys, services.comments, config.comments.gravatar)
+    present = serialize.Presenter(
+        services.keys, services.comments, config.comments.gravatar, config.public_url
+    )
     reads = caching.ReadCache(config, services.keys, services.threads, present, services.responses)
     app.add_hook("after_request", caching.no_store_for_writes)
 

@@ -166,6 +166,7 @@ class FragmentRenderer:
             "website": node["website"],
             "avatar": node["avatar"],
             "gravatar": node["gravatar"],
+            "picture": node["picture"],
             "created": node["created"],
             "modified": node["modified"],
             "likes": node["likes"],

@@ -69,10 +69,13 @@ def gravatar(comment: PageComment) -> str | None:
 class Presenter:
     """Turns comments and threads into their public JSON shapes for one configured site."""
 
-    def __init__(self, keys: Keys, comments: CommentService, use_gravatar: bool):
+    def __init__(
+        self, keys: Keys, comments: CommentService, use_gravatar: bool, base_url: str = ""
+    ):
         self.keys = keys
         self.comments = comments
         self.use_gravatar = use_gravatar
+        self.base_url = base_url  # commentd's public URL, for the kept pictures' addresses
 
     def comment(self, item: PageComment) -> dict[str, Any]:
         """A comment as every reader may see it."""
@@ -86,6 +89,7 @@ class Presenter:
                 "html": "",
                 "avatar": None,
                 "gravatar": None,
+                "picture": None,
                 "created": timestamp(item.created),
                 "modified": timestamp(item.modified),
                 "likes": 0,
@@ -105,6 +109,7 @@ class Presenter:
             "html": item.html,
             "avatar": avatar(self.keys, item),
             "gravatar": gravatar(item) if self.use_gravatar else None,
+            "picture": f"{self.base_url}/avatars/{item.picture}" if item.picture else None,
             "created": timestamp(item.created),
             "modified": timestamp(item.modified),
             "likes": item.likes,

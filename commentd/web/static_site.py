@@ -22,7 +22,9 @@ def thread_renderer(site: Site, fmt: str, lang: str) -> tuple[str, str, Render]:
     """``(file name, stamp, render)`` for ``fmt``: the stamp names everything but the thread
     that the files depend on, so a new release or setting rewrites them all."""
     config = site.config
-    present = Presenter(site.keys, CommentService(config, site.keys), config.comments.gravatar)
+    present = Presenter(
+        site.keys, CommentService(config, site.keys), config.comments.gravatar, config.public_url
+    )
     lang = language(lang)
     parts = [fmt, lang, __version__, repr(config.comments), repr(config.site), config.public_url]
     parts += [repr(config.moderation.mode), str(config.mail.enabled)]

@@ -1,15 +1,19 @@
 """A Fediverse reply and Fediverse likes in the embed, read from the page's DOM: the reply is
 marked "via <instance>" linking to the post it came from, has no Reply, Edit or Delete (it is
-answered there), loads no picture from the instance; a Like counts in the reactions row."""
+answered there), shows its author's avatar as commentd keeps it (from commentd's origin,
+never the instance's); a Like counts in the reactions row."""
 
 from __future__ import annotations
 
 import pytest
 
+from commentd.services.avatars import digest_of
+from commentd.services.comments import bump_version
 from commentd.storage.database import connection
-from commentd.storage.models import Reaction, RemoteActor, Thread
+from commentd.storage.models import Avatar, Comment, Reaction, RemoteActor, Thread
 from tests.browser.conftest import no_page_errors
 from tests.browser.test_embed_webmention import IMAGES, only_own_hosts
+from tests.fediverse.test_avatars import png
 from tests.webmentions import reply
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed").expect
@@ -17,17 +21,23 @@ expect = pytest.importorskip("playwright.sync_api", reason="Playwright is not in
 NOTE = "https://mastodon.example/@grace/113"
 
 
-def test_a_fediverse_reply_and_like_as_a_reader_sees_them(site, page, context):
-    s = site()
+def test_a_fediverse_reply_and_like_as_a_reader_sees_them(site, page, context, live_server):
+    s = site(**{"server.public_url": f"http://127.0.0.1:{live_server[1]}"})  # pictures' URLs
     rid = reply(
         kind="fediverse",
         source=NOTE,
         author="Grace Remote",
         website="https://mastodon.example/@grace",
-        photo="https://mastodon.example/avatars/grace.png",
+        photo="https://mastodon.example/avatars/grace.png",  # kept below, as the worker does
         html="<p>Replied from Mastodon.</p>",
     )
+    photo = "https://mastodon.example/avatars/grace.png"
     with connection():
+        Avatar.create(
+            digest=digest_of(photo), url=photo, status="ok", content_type="image/png", data=png()
+        )
+        Comment.update(picture=digest_of(photo)).where(Comment.id == rid).execute()
+        bump_version(Comment.get_by_id(rid).thread_id)
         linus = RemoteActor.create(
             uri="https://social.example/users/linus",
             key_id="https://social.example/users/linus#main-key",
@@ -54,6 +64,9 @@ def test_a_fediverse_reply_and_like_as_a_reader_sees_them(site, page, context):
     row = root.locator("ul.cd-reactions")
     expect(row.locator("li")).to_have_text(["1 like: Linus Remote"])
     expect(row.locator("a")).to_have_attribute("href", "https://social.example/@linus")
-    assert page.evaluate(IMAGES) == []
+    picture = grace.locator("img.cd-avatar")
+    expect(picture).to_have_attribute("src", f"{s.api_origin}/avatars/{digest_of(photo)}")
+    assert picture.evaluate("img => img.complete && img.naturalWidth") == 2  # it loaded
+    assert page.evaluate(IMAGES) == [f"{s.api_origin}/avatars/{digest_of(photo)}"]
     only_own_hosts(s, context)
     no_page_errors(page)

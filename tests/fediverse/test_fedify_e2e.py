@@ -2,8 +2,9 @@
 plays a remote instance on loopback with its own actor and keys. It finds the blog by
 WebFinger and follows it (commentd checks Fedify's signatures; Fedify checks commentd's
 Accept), receives the Create of a new post in its inbox (Fedify verifies the signature),
-replies; the reply is held, approved, and shows in the JSON thread, the page without
-JavaScript and the feed; the edit, the like, the boost and the deletion follow."""
+replies; the reply is held, approved, and shows in the JSON thread (with its author's avatar,
+kept and served by commentd), the page without JavaScript and the feed; the edit, the like,
+the boost and the deletion follow."""
 
 from __future__ import annotations
 
@@ -86,8 +87,12 @@ def test_a_fedify_account_follows_the_blog_gets_its_post_and_replies(
         held = Comment.get(Comment.kind == "fediverse")
         assert held.status == "pending"
         ModerationService(config).approve([held.id], MODERATOR)
+    assert deliver(config) == 1  # the worker keeps the author's avatar
     (comment,) = shown(client)
     assert comment["author"] == "Alice Peer"
+    picture = client.get(comment["picture"].split(str(client.port), 1)[1])
+    assert (picture.status, picture.header("content-type")) == (200, "image/png")
+    assert picture.raw.startswith(b"\x89PNG")
     assert comment["type"] == "fediverse"
     assert comment["html"] == "<p>Replying from Fedify, <em>hello</em>!</p>"
     assert comment["website"].startswith(f"http://127.0.0.1:{peer.port}/")

@@ -97,6 +97,7 @@ def test_migrated_schema_equals_the_models(database_url):
         "fediverse_post",
         "remote_note",
         "reaction",
+        "avatar",
     }
     assert migrated == from_models
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from commentd.config import Config
 from commentd.errors import BadRequest, CommentdError, Forbidden
-from commentd.services import bans, metrics
+from commentd.services import avatars, bans, metrics
 from commentd.services.clients import Client
 from commentd.services.comments import bump_version, erase, thread_for_write
 from commentd.services.events import Events
@@ -432,6 +432,10 @@ class Inbox:
                 kind=KIND,
                 source=source or note_id,
             )
+            picture = avatars.want(actor.icon)
+            if picture is not None:
+                comment.picture = picture
+                comment.save(only=[Comment.picture])
             RemoteNote.create(uri=note_id, comment=comment, actor=actor)
             if comment.status == Status.APPROVED:
                 bump_version(thread.id)
@@ -478,7 +482,6 @@ class Inbox:
             for note in notes:
                 comment = note.comment
                 if comment.status != Status.DELETED:
-                    comment.photo = None
                     erase(comment, self.clock())
                     bump_version(comment.thread_id)
                     events.comment_deleted(comment)

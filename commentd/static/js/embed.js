@@ -245,8 +245,10 @@ function mount(el, o = {}) {
       names.set(id, who);
       let svg = c.avatar && avatars.get(c.avatar);
       if (c.avatar && !svg) avatars.set(c.avatar, (svg = identicon(c.avatar)));
-      if (c.gravatar && cfg.gravatar) {
-        const img = h("img", { class: "cd-avatar", src: `https://www.gravatar.com/avatar/${c.gravatar}?d=identicon&s=80`, alt: "", "aria-hidden": "true", referrerpolicy: "no-referrer", loading: "lazy", width: 80, height: 80 });
+      // a remote author's picture as commentd keeps it (its own origin), else Gravatar if on
+      const pic = web(c.picture) || (c.gravatar && cfg.gravatar && `https://www.gravatar.com/avatar/${c.gravatar}?d=identicon&s=80`);
+      if (pic) {
+        const img = h("img", { class: "cd-avatar", src: pic, alt: "", "aria-hidden": "true", referrerpolicy: "no-referrer", loading: "lazy", width: 80, height: 80 });
         img.addEventListener("error", () => svg && img.replaceWith(svg.cloneNode(true))); // blocked or offline
         head.prepend(img);
       } else if (svg) head.prepend(svg.cloneNode(true));
@@ -558,7 +560,7 @@ function mount(el, o = {}) {
     const one = a => {
       const d = a.dataset, n = x => +d[x] || 0, b = a.querySelector(":scope>.e-content");
       return { id: +a.id.slice(1), parent: n("parent") || null, status: d.status, author: d.author || null, website: d.website || null, avatar: d.avatar, type: d.type, source: d.source,
-        gravatar: d.gravatar || null, created: d.created, modified: d.modified || null, likes: n("likes"), dislikes: n("dislikes"), pinned: !!d.pinned,
+        gravatar: d.gravatar || null, picture: d.picture || null, created: d.created, modified: d.modified || null, likes: n("likes"), dislikes: n("dislikes"), pinned: !!d.pinned,
         nodes: b && [...b.childNodes], replies: [...a.querySelectorAll(":scope>.cd-replies>article")].map(one) };
     };
     const d = pre.dataset;
