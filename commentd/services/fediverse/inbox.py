@@ -194,8 +194,7 @@ class Inbox:
     ) -> RemoteActor:
         """The actor whose key signed ``request``, which must be the activity's actor."""
         claimed = id_of(activity.get("actor")) or ""
-        self._refuse_banned(signature.key_id)
-        self._refuse_banned(claimed)
+        self._refuse_banned(signature.key_id, claimed)
         leaving = activity["type"] == "Delete" and id_of(activity.get("object")) == claimed
         try:
             actor = self.remote.signer(signature.key_id)
@@ -224,10 +223,12 @@ class Inbox:
             )
         return actor
 
-    def _refuse_banned(self, url: str) -> None:
-        domain = bans.domain_banned(host_of(url), bans.lists().domains)
-        if domain:
-            raise Forbidden(f"The instance {domain} is blocked here.", code="instance_blocked")
+    def _refuse_banned(self, *urls: str) -> None:
+        domains = bans.lists().domains
+        for url in urls:
+            domain = bans.domain_banned(host_of(url), domains)
+            if domain:
+                raise Forbidden(f"The instance {domain} is blocked here.", code="instance_blocked")
 
     def _object(self, activity: dict[str, Any]) -> dict[str, Any]:
         """The activity's object, fetched when only its id came."""
@@ -300,9 +301,10 @@ class Inbox:
         if not object_id:
             return None
         thread_id = self.account.local_id(object_id, "posts")
+        with_thread = FediversePost.select(FediversePost, Thread).join(Thread)
         if thread_id is not None:
-            return FediversePost.get_or_none(FediversePost.thread == thread_id)
-        return FediversePost.get_or_none(FediversePost.url == object_id)
+            return with_thread.where(FediversePost.thread == thread_id).get_or_none()
+        return with_thread.where(FediversePost.url == object_id).get_or_none()
 
     def _on_like(self, activity: dict[str, Any], actor: RemoteActor) -> None:
         post = self._post(id_of(activity.get("object")))
