@@ -121,3 +121,23 @@ def test_generated_activities_get_a_clear_answer(blog, remote_site, data):
     with connection():  # every comment has its note, every note its comment
         notes = RemoteNote.select().count()
         assert Comment.select().where(Comment.kind == "fediverse").count() == notes
+
+
+def test_nul_and_control_characters_never_reach_the_database(blog, remote_site):
+    """PostgreSQL refuses NUL in any text: an id with one is no id, a name loses it."""
+    eve = RemoteAccount(remote_site, "eve")
+    eve.display_name = "Eve\x00 \x07Remote\u202e"
+    eve.serve()
+    bad_id = {**eve.activity("Like", article(blog)), "id": eve.id + "/likes/\x00"}
+    status, body = post(blog, eve, bad_id)
+    assert (status, body["error"]["code"]) == (400, "invalid_activity")
+    like = eve.activity("Like", article(blog) + "\x00")
+    assert post(blog, eve, like) == (202, {"status": "ignored"})
+    undo = eve.activity("Undo", {"id": "x\x00", "type": "Like"})
+    assert post(blog, eve, undo) == (202, {"status": "ignored"})
+    note = eve.note(article(blog), "<p>Hello\x00 there</p>", summary="CW\x00")
+    assert post(blog, eve, eve.activity("Create", note)) == (202, {"status": "done"})
+    (comment,) = blog.thread(URI).json["comments"]
+    assert comment["author"] == "Eve Remote"
+    assert "\x00" not in comment["html"]
+    assert "Hello" in comment["html"]

@@ -46,6 +46,7 @@ from commentd.services.fediverse.documents import Account
 from commentd.services.fediverse.remote import (
     Remote,
     RemoteError,
+    clean_id,
     first,
     host_of,
     id_of,
@@ -111,7 +112,7 @@ def _activity(body: bytes) -> dict[str, Any]:
         raise BadRequest("The body is not an activity.", code="invalid_activity")
     if not isinstance(activity.get("type"), str) or not id_of(activity.get("actor")):
         raise BadRequest("An activity needs a type and an actor.", code="invalid_activity")
-    if not isinstance(activity.get("id"), str) or len(activity["id"]) > MAX_URL:
+    if clean_id(activity.get("id")) is None:
         raise BadRequest("An activity needs an id.", code="invalid_activity")
     return activity
 
@@ -364,7 +365,7 @@ class Inbox:
         if isinstance(warning, str) and warning.strip():
             content = f"<p><strong>{escape(warning.strip()[:MAX_WARNING])}</strong></p>{content}"
         content += "".join(_attachments(note.get("attachment")))
-        html = render(content, source="html")
+        html = render(content.replace("\x00", ""), source="html")  # PostgreSQL takes no NUL
         text = html_to_text(html).strip()
         limit = self.config.comments.max_length
         if len(text) > limit:

@@ -51,12 +51,35 @@ def first(value: Any) -> Any:
     return value
 
 
+MAX_ID = 1024
+
+
+def clean_id(value: Any) -> str | None:
+    """``value`` when it can be an id: text of at most ``MAX_ID`` printable characters
+    without white space (no NUL, which PostgreSQL refuses in any text); else None."""
+    if not isinstance(value, str) or not value or len(value) > MAX_ID:
+        return None
+    if not value.isprintable() or any(ch.isspace() for ch in value):
+        return None
+    return value
+
+
 def id_of(value: Any) -> str | None:
-    """The id of an object given as its id or embedded (``{"id": ...}``)."""
+    """The id of an object given as its id or embedded (``{"id": ...}``); None when there
+    is none or it cannot be an id (``clean_id``)."""
     value = first(value)
     if isinstance(value, dict):
         value = value.get("id")
-    return value if isinstance(value, str) and value else None
+    return clean_id(value)
+
+
+def plain(value: Any, limit: int) -> str | None:
+    """A name from another server as plain text: control characters dropped, white space
+    collapsed, at most ``limit`` characters; None when nothing is left."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join("".join(ch for ch in value if ch.isprintable() or ch.isspace()).split())
+    return text[:limit] or None
 
 
 def link_of(value: Any) -> str | None:
@@ -168,6 +191,8 @@ class Remote:
     def signer(self, key_id: str, *, refresh: bool = False) -> RemoteActor:
         """The actor whose key is ``key_id``: kept, or fetched (the key's document is the
         actor itself, or a key whose ``owner`` is the actor)."""
+        if clean_id(key_id) is None:
+            raise RemoteError("The key id cannot be an id.", code="remote_bad_url")
         if not refresh:
             kept = RemoteActor.get_or_none(RemoteActor.key_id == key_id)
             if kept is not None:
@@ -191,23 +216,23 @@ class Remote:
         pem = key.get("publicKeyPem") if isinstance(key, dict) else None
         key_id = key.get("id") if isinstance(key, dict) else None
         inbox = web_url(document.get("inbox"))
-        if not (isinstance(pem, str) and len(pem) <= MAX_KEY and isinstance(key_id, str)):
+        key_id = clean_id(key_id)
+        if not (isinstance(pem, str) and len(pem) <= MAX_KEY and key_id):
             raise RemoteError(f"{uri[:200]} has no public key.", code="remote_invalid")
         if origin(key_id) != origin(uri) or inbox is None:
             raise RemoteError(f"{uri[:200]} is not a valid actor.", code="remote_invalid")
         signatures.load_public_key(pem)  # refused here rather than at each check
         endpoints = document.get("endpoints")
         shared = web_url(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
-        username = document.get("preferredUsername")
-        username = username if isinstance(username, str) else None
-        name = document.get("name") if isinstance(document.get("name"), str) else None
+        username = plain(document.get("preferredUsername"), MAX_NAME)
+        name = plain(document.get("name"), MAX_NAME)
         host = urlsplit(uri).netloc.lower()
         fields = {
-            "key_id": key_id[:1024],
+            "key_id": key_id,
             "public_key": pem,
             "inbox": inbox,
             "shared_inbox": shared,
-            "name": ((name or "").strip() or username or host)[:MAX_NAME],
+            "name": (name or username or host)[:MAX_NAME],
             "handle": f"{username}@{host}"[:MAX_NAME] if username else None,
             "url": link_of(document.get("url")) or web_url(uri),
             "icon": link_of(document.get("icon")),
