@@ -135,3 +135,14 @@ def test_a_browser_is_sent_to_the_page_and_a_server_gets_the_json(blog):  # noqa
         assert "Accept" in res.header("vary")
     for accept in ("application/activity+json", 'application/ld+json; profile="x"', "*/*"):
         assert blog.get("/ap/actor", headers={"Accept": accept}).json["type"] == "Service"
+
+
+def test_the_spec_says_what_an_id_is_as_the_inbox_checks_it():
+    from commentd.services.fediverse.remote import ID_PATTERN, clean_id
+
+    activity = SPEC["components"]["schemas"]["Activity"]["properties"]
+    assert activity["id"]["pattern"] == ID_PATTERN
+    assert activity["actor"]["anyOf"][0]["pattern"] == ID_PATTERN
+    assert clean_id("https://mastodon.example/users/a/statuses/1") is not None
+    for bad in ("", "has space", "nul\x00", "\u0099\u00a4", "é", "x" * 1025, "\ud800"):
+        assert clean_id(bad) is None, bad

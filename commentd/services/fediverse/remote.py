@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -54,12 +55,15 @@ def first(value: Any) -> Any:
 MAX_ID = 1024
 
 
+ID_PATTERN = r"^[!-~]{1,1024}$"  # the OpenAPI schema's for an activity's and actor's ids
+_ID = re.compile(ID_PATTERN)
+
+
 def clean_id(value: Any) -> str | None:
-    """``value`` when it can be an id: text of at most ``MAX_ID`` printable characters
-    without white space (no NUL, which PostgreSQL refuses in any text); else None."""
-    if not isinstance(value, str) or not value or len(value) > MAX_ID:
-        return None
-    if not value.isprintable() or any(ch.isspace() for ch in value):
+    """``value`` when it can be an id: 1 to ``MAX_ID`` printable ASCII characters, as a URI
+    is written (no white space, no control character: no NUL, which PostgreSQL refuses in
+    any text, no lone surrogate); else None."""
+    if not isinstance(value, str) or not _ID.match(value):
         return None
     return value
 
